@@ -1,0 +1,201 @@
+"""Manifests in and out: ``load_manifests`` turns YAML/dicts into typed, defaulted,
+validated objects; ``dump`` turns an object back into a Kubernetes-shaped dict.
+
+Loading is all-or-nothing: every document is decoded and validated, and if any has a
+problem a single :class:`~orbit.errors.ValidationError` lists every issue of every
+document (paths prefixed with the document's index, ``[2].spec.replicas``, when the
+source held several). Warnings (unknown or ignored fields) never stop a load.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from orbit.errors import Issue, ValidationError
+
+from ._codec import DecodeContext, decode_into, encode
+from ._meta import all_kinds, kind_for, kind_info, lookup_kind
+from ._validation import validate
+
+__all__ = [
+    "Document",
+    "ManifestWarning",
+    "decode_documents",
+    "dump",
+    "load_manifests",
+    "read_documents",
+]
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class ManifestWarning(UserWarning):
+    """A manifest loaded, but something in it is ignored (an unknown field, or a
+    Kubernetes field orbit does not honour)."""
+
+
+@attrs.frozen
+class Document:
+    """One manifest document and where it came from (for error paths and messages)."""
+
+    data: Any
+    prefix: str  # "" for a single document, "[i]" in a multi-document source
+    origin: str  # a file name or "<input>"
+
+
+def _yaml_documents(text: str) -> list[Any]:
+    try:
+        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise ValidationError([("", f"invalid YAML: {exc}")]) from exc
+
+
+def _expand_lists(items: Sequence[Any]) -> Iterator[Any]:
+    for item in items:
+        is_list = isinstance(item, Mapping) and str(item.get("kind", "")).endswith("List")
+        if is_list and isinstance(item.get("items"), list):
+            yield from _expand_lists(item["items"])
+        else:
+            yield item
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
+    return [path]
+
+
+def _raw_documents(source: Any) -> tuple[list[Any], str]:
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise ValidationError([("", f"no such file or directory: {path}")])
+        docs = []
+        for file in _files(path):
+            docs.extend(_yaml_documents(file.read_text()))
+        return docs, str(path)
+    if isinstance(source, str):
+        looks_like_path = "\n" not in source and source.strip().endswith(_MANIFEST_SUFFIXES)
+        if looks_like_path or ("\n" not in source and os.path.isdir(source)):
+            return _raw_documents(Path(source))
+        return _yaml_documents(source), "<input>"
+    if isinstance(source, bytes):
+        return _yaml_documents(source.decode()), "<input>"
+    if isinstance(source, Mapping):
+        return [source], "<input>"
+    if isinstance(source, Sequence):
+        return list(source), "<input>"
+    raise TypeError(f"cannot load manifests from {type(source).__name__}")
+
+
+def read_documents(source: Any) -> list[Document]:
+    """Split a source (YAML text, a file or directory path, a dict, a list, a ``kind:
+    List``) into documents, each with the path prefix its issues will carry."""
+    raw, origin = _raw_documents(source)
+    docs = list(_expand_lists(raw))
+    if len(docs) == 1:
+        return [Document(docs[0], "", origin)]
+    return [Document(doc, f"[{index}]", origin) for index, doc in enumerate(docs)]
+
+
+def _kind_issue(api_version: str, kind: str) -> Issue:
+    info = lookup_kind(kind) if kind else None
+    if info is not None and info.kind == kind:
+        served = ", ".join((info.api_version, *info.aliases))
+        return Issue(
+            "apiVersion",
+            f'Unsupported value: "{api_version}": orbit serves {kind} as {served}',
+        )
+    supported = ", ".join(sorted(k.kind for k in all_kinds()))
+    return Issue(
+        "kind",
+        f'Unsupported value: "{kind}": orbit does not run this kind (supported kinds: {supported})',
+    )
+
+
+def _decode_one(doc: Document, ctx: DecodeContext) -> Any | None:
+    data = doc.data
+    if not isinstance(data, Mapping):
+        ctx.issue("", f"a manifest must be an object, not {type(data).__name__}")
+        return None
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not api_version:
+        ctx.issue("apiVersion", "Required value")
+    if not isinstance(kind, str) or not kind:
+        ctx.issue("kind", "Required value")
+    if ctx.issues:
+        return None
+    assert isinstance(api_version, str)
+    assert isinstance(kind, str)
+    info = kind_for(api_version, kind)
+    if info is None:
+        ctx.issues.append(_kind_issue(api_version, kind))
+        return None
+    body = {key: value for key, value in data.items() if key not in ("apiVersion", "kind")}
+    obj = decode_into(info.cls, body, "", ctx)
+    ctx.issues.extend(validate(obj))
+    return obj
+
+
+def _prefixed(prefix: str, path: str) -> str:
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
+
+
+def decode_documents(docs: Sequence[Document]) -> tuple[list[Any], list[Issue], list[str]]:
+    """Decode and validate every document; return the objects, every issue and every
+    warning (paths carry the document prefix)."""
+    objects: list[Any] = []
+    issues: list[Issue] = []
+    notes: list[str] = []
+    for doc in docs:
+        ctx = DecodeContext()
+        obj = _decode_one(doc, ctx)
+        issues.extend(Issue(_prefixed(doc.prefix, i.path), i.message) for i in ctx.issues)
+        notes.extend(f"{doc.prefix}{' ' if doc.prefix else ''}{w}" for w in ctx.warnings)
+        if obj is not None:
+            objects.append(obj)
+    return objects, issues, notes
+
+
+def load_manifests(source: Any, *, on_warning: Callable[[str], None] | None = None) -> list[Any]:
+    """Typed, defaulted and validated objects from manifests.
+
+    Args:
+        source: YAML text (one or more documents; empty documents are skipped), a path
+            to a file or directory (``str`` ending in .yaml/.yml/.json, or a
+            ``PathLike``), a dict, a list of dicts, or a ``kind: List``.
+        on_warning: called with each warning; by default each becomes a
+            :class:`ManifestWarning` through :mod:`warnings`.
+
+    Raises:
+        ValidationError: listing every issue of every document; nothing is returned
+            unless every document is valid.
+    """
+    objects, issues, notes = decode_documents(read_documents(source))
+    for note in notes:
+        if on_warning is not None:
+            on_warning(note)
+        else:
+            warnings.warn(note, ManifestWarning, stacklevel=2)
+    if issues:
+        raise ValidationError(issues)
+    return objects
+
+
+def dump(obj: Any) -> dict[str, Any]:
+    """A Kubernetes-shaped dict for an API object, without defaulted fields:
+    ``load_manifests(dump(obj))[0] == obj``."""
+    info = kind_info(obj)
+    body = encode(obj)
+    return {"apiVersion": info.api_version, "kind": info.kind, **body}

@@ -1,0 +1,1 @@
+"""Imports every validator module so their rules register."""

@@ -1,0 +1,293 @@
+"""``Cluster``: orbit's composition root and its public verbs.
+
+A Cluster owns the store, the clock and one anyio task group in which every control
+loop runs; leaving ``async with Cluster() as cluster`` stops them all. Its verbs are
+what kubectl is to Kubernetes: ``apply`` (validate every document, then store them all
+or none), ``get``, ``list``, ``delete``, ``watch``, ``events``. Kinds are named as
+kubectl names them ("Deployment", "deployment", "deployments", "deploy").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import anyio
+import anyio.abc
+import attrs
+
+from orbit.api import (
+    Event,
+    KindInfo,
+    Namespace,
+    ObjectMeta,
+    Pod,
+    decode_documents,
+    dump,
+    kind_info,
+    lookup_kind,
+    read_documents,
+    three_way_merge,
+)
+from orbit.api import load_manifests as _load
+from orbit.clock import Clock, RealClock
+from orbit.errors import Issue, NotFound, UnsupportedKind, ValidationError
+from orbit.store import MemoryStore, Store, Watch
+
+__all__ = ["LAST_APPLIED_ANNOTATION", "ApplyResult", "Cluster"]
+
+LAST_APPLIED_ANNOTATION = "orbit.dev/last-applied-configuration"
+"""Where ``apply`` keeps the manifest it last applied, for the next three-way merge."""
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+ApplyAction = Literal["created", "configured", "unchanged"]
+
+
+@attrs.frozen
+class ApplyResult:
+    """What ``apply`` did to one object, kubectl-style: ``deployment.apps/web created``."""
+
+    kind: str
+    namespace: str
+    name: str
+    action: ApplyAction
+    object: Any
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        info = kind_info(self.object)
+        resource = f"{info.kind.lower()}.{info.group}" if info.group else info.kind.lower()
+        return f"{resource}/{self.name} {self.action}"
+
+
+def resolve_kind(kind: str | type[Any] | KindInfo) -> KindInfo:
+    """A KindInfo for a kind given as kubectl would name it, or as a class."""
+    if isinstance(kind, KindInfo):
+        return kind
+    if isinstance(kind, type):
+        return kind_info(kind)
+    info = lookup_kind(kind)
+    if info is None:
+        raise UnsupportedKind(f'orbit has no kind "{kind}"')
+    return info
+
+
+class Cluster:
+    """An orbit cluster: the store, the control loops and the verbs to drive them.
+
+    Use it as an async context manager::
+
+        async with orbit.Cluster() as cluster:
+            await cluster.apply("manifests/")
+            pods = await cluster.list("pods", selector="app=web")
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
+        self._task_group: anyio.abc.TaskGroup | None = None
+        for name in INITIAL_NAMESPACES:
+            self._ensure_namespace(name)
+
+    def _ensure_namespace(self, name: str) -> None:
+        try:
+            self.store.get(Namespace, name)
+        except NotFound:
+            self.store.create(Namespace(metadata=ObjectMeta(name=name)))
+
+    async def __aenter__(self) -> Self:
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._task_group is not None
+        task_group, self._task_group = self._task_group, None
+        task_group.cancel_scope.cancel()
+        # The body's own exception propagates as it is (not wrapped in an
+        # ExceptionGroup); only a failing control loop raises from here.
+        await task_group.__aexit__(None, None, None)
+        return None
+
+    # -- apply ---------------------------------------------------------------------
+
+    async def apply(self, source: Any) -> list[ApplyResult]:
+        """Create or update every object in ``source``, or none of them.
+
+        ``source`` is anything :func:`orbit.load_manifests` takes. Every document is
+        decoded, defaulted and validated, and admitted (its namespace must exist or be
+        created by the same apply) before any is stored; any issue raises
+        :class:`~orbit.ValidationError` listing them all and leaves the store as it
+        was. Existing objects are updated by a three-way merge with the manifest
+        applied last time, so fields others set (replicas scaled by an autoscaler) are
+        kept unless the manifest names them.
+        """
+        docs = read_documents(source)
+        objects, issues, warnings = decode_documents(docs)
+        if not issues:
+            objects, issues = self._admit(objects, [d.prefix for d in docs])
+        if issues:
+            raise ValidationError(issues)
+        # No await from here on: the whole batch lands atomically for other tasks.
+        results = [self._apply_one(obj) for obj in objects]
+        if warnings:
+            results = [attrs.evolve(r, warnings=tuple(warnings)) for r in results]
+        await anyio.lowlevel.checkpoint()
+        return results
+
+    def _admit(self, objects: list[Any], prefixes: list[str]) -> tuple[list[Any], list[Issue]]:
+        issues: list[Issue] = []
+        admitted = []
+        seen: set[tuple[str, str, str]] = set()
+        new_namespaces = {o.metadata.name for o in objects if isinstance(o, Namespace)}
+        for obj, prefix in zip(objects, prefixes, strict=True):
+            where = f"{prefix}." if prefix else ""
+            info = kind_info(obj)
+            meta = obj.metadata
+            if not meta.name:
+                issues.append(Issue(f"{where}metadata.name", "Required value: apply needs a name"))
+            namespace = meta.namespace
+            if info.namespaced:
+                namespace = namespace or "default"
+                if namespace not in new_namespaces and not self._namespace_active(namespace):
+                    issues.append(
+                        Issue(
+                            f"{where}metadata.namespace",
+                            f'Not found: namespace "{namespace}" does not exist',
+                        )
+                    )
+            elif namespace:
+                issues.append(
+                    Issue(
+                        f"{where}metadata.namespace",
+                        f"Forbidden: {info.kind} is not namespaced",
+                    )
+                )
+            key = (info.kind, namespace, meta.name)
+            if key in seen:
+                issues.append(Issue(f"{where}metadata.name", "Duplicate value: applied twice"))
+            seen.add(key)
+            admitted.append(attrs.evolve(obj, metadata=attrs.evolve(meta, namespace=namespace)))
+        return admitted, issues
+
+    def _namespace_active(self, name: str) -> bool:
+        try:
+            namespace = self.store.get(Namespace, name)
+        except NotFound:
+            return False
+        return namespace.metadata.deletion_timestamp is None
+
+    def _apply_one(self, obj: Any) -> ApplyResult:
+        info = kind_info(obj)
+        meta = obj.metadata
+        manifest = dump(obj)
+        manifest.pop("status", None)
+        applied = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+        annotations = {**meta.annotations, LAST_APPLIED_ANNOTATION: applied}
+        desired = attrs.evolve(obj, metadata=attrs.evolve(meta, annotations=annotations))
+        try:
+            live = self.store.get(info, meta.name, meta.namespace)
+        except NotFound:
+            created = self.store.create(desired)
+            return ApplyResult(info.kind, meta.namespace, meta.name, "created", created)
+        last = json.loads(live.metadata.annotations.get(LAST_APPLIED_ANNOTATION, "{}"))
+        new = dump(desired)
+        new.pop("status", None)
+        merged = three_way_merge(dump(live), last, new)
+        (result,) = _load(merged)
+        if result == live:
+            return ApplyResult(info.kind, meta.namespace, meta.name, "unchanged", live)
+        updated = self.store.update(result)
+        if info.has_status and updated.status != live.status:
+            updated = self.store.update_status(attrs.evolve(updated, status=live.status))
+        return ApplyResult(info.kind, meta.namespace, meta.name, "configured", updated)
+
+    # -- read and delete -------------------------------------------------------------
+
+    async def get(self, kind: str | type[Any], name: str, namespace: str = "default") -> Any:
+        """The object of that kind and name (``NotFound`` if there is none)."""
+        info = resolve_kind(kind)
+        return self.store.get(info, name, namespace if info.namespaced else "")
+
+    async def list(
+        self,
+        kind: str | type[Any],
+        namespace: str | None = None,
+        selector: str | Mapping[str, str] | None = None,
+        *,
+        field_selector: str | Mapping[str, str] | None = None,
+    ) -> list[Any]:
+        """Objects of a kind, optionally in one namespace (``None``: all namespaces),
+        matching a label selector (``"app=web,tier in (a,b)"`` or a dict) and a field
+        selector (``metadata.name``, ``spec.nodeName``, ``status.phase``)."""
+        info = resolve_kind(kind)
+        result = self.store.list(
+            info,
+            namespace=namespace if info.namespaced else None,
+            label_selector=selector,
+            field_selector=field_selector,
+        )
+        return list(result.items)
+
+    async def delete(self, kind: str | type[Any], name: str, namespace: str = "default") -> Any:
+        """Delete an object; returns its last state. A pod already bound to a node is
+        deleted gracefully (its ``terminationGracePeriodSeconds``): it keeps a deletion
+        timestamp until its node agent has stopped it."""
+        info = resolve_kind(kind)
+        namespace = namespace if info.namespaced else ""
+        obj = self.store.get(info, name, namespace)
+        grace = 0
+        if isinstance(obj, Pod) and obj.spec.node_name:
+            grace = obj.spec.termination_grace_period_seconds
+        return self.store.delete(info, name, namespace, grace_period_s=grace)
+
+    def watch(
+        self,
+        kind: str | type[Any],
+        namespace: str | None = None,
+        selector: str | Mapping[str, str] | None = None,
+        *,
+        resource_version: str | None = None,
+    ) -> Watch[Any]:
+        """An async iterator of ADDED / MODIFIED / DELETED events for a kind. Without a
+        ``resource_version`` it starts now; list first, then watch from the list's
+        resource version to miss nothing."""
+        info = resolve_kind(kind)
+        return self.store.watch(
+            info,
+            namespace=namespace if info.namespaced else None,
+            label_selector=selector,
+            resource_version=resource_version,
+        )
+
+    async def events(
+        self,
+        namespace: str | None = None,
+        *,
+        involved: Any | None = None,
+    ) -> Sequence[Event]:
+        """Events, oldest first; only those about ``involved`` (an object) if given."""
+        events: list[Event] = await self.list(Event, namespace)
+        if involved is not None:
+            uid = involved.metadata.uid
+            events = [e for e in events if e.involved_object.uid == uid]
+        return sorted(events, key=_event_time)
+
+
+def _event_time(event: Event) -> tuple[float, str]:
+    stamp = event.last_timestamp or event.first_timestamp or event.metadata.creation_timestamp
+    return (stamp.timestamp() if stamp else 0.0, event.metadata.name)

@@ -1,0 +1,27 @@
+"""The versioned object store: every object of a cluster, with watch.
+
+``MemoryStore`` is the default (and, for now, only) backend; ``Store`` is the protocol
+every backend implements. CRUD is synchronous, watching asynchronous.
+"""
+
+from ._memory import MemoryStore as MemoryStore
+from ._protocol import FieldSelectorLike as FieldSelectorLike
+from ._protocol import KindRef as KindRef
+from ._protocol import LabelSelectorLike as LabelSelectorLike
+from ._protocol import ListResult as ListResult
+from ._protocol import Store as Store
+from ._watch import EventType as EventType
+from ._watch import Watch as Watch
+from ._watch import WatchEvent as WatchEvent
+
+__all__ = [
+    "EventType",
+    "FieldSelectorLike",
+    "KindRef",
+    "LabelSelectorLike",
+    "ListResult",
+    "MemoryStore",
+    "Store",
+    "Watch",
+    "WatchEvent",
+]

@@ -1,0 +1,538 @@
+"""The in-memory store: every object of a cluster, versioned, indexed and watchable.
+
+Semantics (Kubernetes' API server and etcd, in one process):
+
+- **resourceVersion** is one cluster-wide counter, bumped by every write and carried
+  by the written object as a decimal string. ``create`` also sets ``uid``,
+  ``creation_timestamp`` (whole seconds, UTC, from the store's clock) and
+  ``generation`` (1 for kinds with a spec; kinds without one, such as ConfigMap, keep
+  0), and makes up the name from ``generate_name`` when there is none. Bookkeeping
+  fields a caller passes in are ignored.
+- **update** is optimistic: a non-empty ``metadata.resource_version`` that is no
+  longer current raises :class:`~orbit.errors.Conflict`; an empty one updates
+  unconditionally. Status is a subresource: ``update`` keeps the stored status and
+  ``update_status`` changes nothing else. ``generation`` is bumped when, and only
+  when, the spec changes. An update that changes nothing returns the stored object
+  with no new resourceVersion and no event.
+- **delete** of an object with finalizers, or with ``grace_period_s > 0``, only marks
+  it (``deletion_timestamp``, ``deletion_grace_period_seconds``); it goes once its
+  last finalizer is removed (with no grace period pending) or a later delete with
+  ``grace_period_s=0`` finds no finalizers. A pending grace period can only be
+  shortened. The store never deletes on its own when a grace period ends: the node
+  agent does.
+- Objects are immutable (frozen attrs): the store hands out the instances it holds.
+- **watch**: see :mod:`orbit.store._watch` (bounded history, slow watchers are cut off
+  with ``ResourceExpired`` rather than allowed to block writers or grow memory).
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
+
+import attrs
+
+from orbit.api._meta import KindInfo, kind_info, lookup_kind
+from orbit.api._selector import as_field_selector, as_selector
+from orbit.clock import Clock, RealClock, to_datetime
+from orbit.errors import AlreadyExists, Conflict, NotFound, UnsupportedKind, ValidationError
+
+from ._index import Key, KindTable, Query, field_getters
+from ._protocol import FieldSelectorLike, KindRef, LabelSelectorLike, ListResult
+from ._watch import Feed, Watch, WatchEvent, with_resource_version
+
+__all__ = ["MemoryStore"]
+
+T = TypeVar("T")
+
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateName alphabet
+_MAX_GENERATED_PREFIX = 58  # 63 - 5 random characters
+_GENERATE_ATTEMPTS = 8
+
+
+class _Kind:
+    """Everything the store keeps for one kind."""
+
+    __slots__ = ("feed", "generation", "info", "table")
+
+    def __init__(self, info: KindInfo, history: int) -> None:
+        self.info = info
+        self.table = KindTable(field_getters(info.cls))
+        self.feed = Feed(info.plural, history)
+        self.generation = 1 if info.has_spec else 0  # generation of a new object
+
+
+class MemoryStore:
+    """The default :class:`~orbit.store.Store`: all objects in memory.
+
+    Args:
+        clock: where timestamps come from (``RealClock`` by default).
+        history: events kept per kind for watches resuming from a resourceVersion.
+        watch_buffer: events a watcher may have pending before it is cut off.
+        uid_factory: makes uids (default: random UUID4 strings).
+        seed: seeds generated names and uids, for reproducible runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        history: int = 10_000,
+        watch_buffer: int = 10_000,
+        uid_factory: Callable[[], str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if history < 0 or watch_buffer < 1:
+            raise ValueError("history must be >= 0 and watch_buffer >= 1")
+        self._clock: Clock = clock if clock is not None else RealClock()
+        self._history = history
+        self._watch_buffer = watch_buffer
+        self._rng = random.Random(seed)
+        if uid_factory is not None:
+            self._uid: Callable[[], str] = uid_factory
+        elif seed is not None:
+            self._uid = self._seeded_uid
+        else:
+            self._uid = _random_uid
+        self._rv = 0
+        self._kinds: dict[KindInfo, _Kind] = {}
+        self._by_ref: dict[Any, _Kind] = {}  # class / KindInfo / name -> kind state
+        self._second = -1  # the second _now_datetime caches
+        self._second_dt = to_datetime(0)
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    @property
+    def resource_version(self) -> str:
+        """The resourceVersion of the latest write ("0" before any)."""
+        return str(self._rv)
+
+    def _seeded_uid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _timestamp(self, offset_s: int = 0) -> datetime:
+        """Now plus ``offset_s``, truncated to the second (Kubernetes' metav1.Time)."""
+        second = int(self._clock.now())
+        if second != self._second:
+            self._second, self._second_dt = second, to_datetime(second)
+        return self._second_dt + timedelta(seconds=offset_s) if offset_s else self._second_dt
+
+    def _kind(self, ref: KindRef) -> _Kind:
+        state = self._by_ref.get(ref)
+        if state is None:
+            state = self._resolve(ref)
+            self._by_ref[ref] = state
+        return state
+
+    def _resolve(self, ref: KindRef) -> _Kind:
+        info: KindInfo | None
+        if isinstance(ref, KindInfo):
+            info = ref
+        elif isinstance(ref, str):
+            info = lookup_kind(ref)
+        else:
+            try:
+                info = kind_info(ref)
+            except KeyError:
+                info = None
+        if info is None:
+            raise UnsupportedKind(f"orbit has no kind {getattr(ref, '__name__', ref)!r}")
+        state = self._kinds.get(info)
+        if state is None:
+            state = self._kinds[info] = _Kind(info, self._history)
+        return state
+
+    def _key(self, state: _Kind, name: str, namespace: str | None) -> Key:
+        """The key of an object; a namespaced kind needs a namespace, a cluster-scoped
+        one ignores it (so a caller's default namespace does no harm)."""
+        if not state.info.namespaced:
+            return ("", name)
+        if not namespace:
+            raise ValidationError(
+                [("metadata.namespace", f"required: {state.info.kind} is namespaced")]
+            )
+        return (namespace, name)
+
+    def _existing(self, state: _Kind, key: Key) -> Any:
+        obj = state.table.objects.get(key)
+        if obj is None:
+            raise NotFound(state.info.kind, key[1], key[0] or None)
+        return obj
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    # --- writes -----------------------------------------------------------------------
+
+    def create(self, obj: T) -> T:
+        """Store a new object and return it as stored (name, uid, resourceVersion,
+        generation and creation timestamp set). ``AlreadyExists`` if the name is taken;
+        ``ValidationError`` if the namespace is missing (namespaced kinds) or set
+        (cluster-scoped kinds), or if there is neither a name nor a generateName."""
+        state = self._kind(type(obj))
+        meta = obj.metadata  # type: ignore[attr-defined]
+        namespace = meta.namespace
+        if state.info.namespaced != bool(namespace):
+            raise ValidationError([_namespace_issue(state.info)], subject=_subject(state, meta))
+        name = meta.name or self._generate_name(state, namespace, meta.generate_name)
+        key = (namespace, name)
+        if key in state.table.objects:
+            raise AlreadyExists(state.info.kind, name, namespace or None)
+        rv = self._next_rv()
+        stored = attrs.evolve(
+            obj,  # type: ignore[misc]
+            metadata=attrs.evolve(
+                meta,
+                name=name,
+                uid=self._uid(),
+                resource_version=rv,
+                generation=state.generation,
+                creation_timestamp=self._timestamp(),
+                deletion_timestamp=None,
+                deletion_grace_period_seconds=None,
+            ),
+        )
+        state.table.insert(key, stored)
+        state.feed.publish(self._rv, "ADDED", stored, None)
+        return stored
+
+    def _generate_name(self, state: _Kind, namespace: str, prefix: str) -> str:
+        if not prefix:
+            raise ValidationError(
+                [("metadata.name", "name or generateName is required")],
+                subject=state.info.kind,
+            )
+        prefix = prefix[:_MAX_GENERATED_PREFIX]
+        for _ in range(_GENERATE_ATTEMPTS):
+            name = prefix + "".join(self._rng.choices(_NAME_ALPHABET, k=5))
+            if (namespace, name) not in state.table.objects:
+                return name
+        raise AlreadyExists(state.info.kind, f"{prefix}*****", namespace or None)
+
+    def update(self, obj: T) -> T:
+        """Replace an object's metadata and spec (everything but its status).
+
+        ``Conflict`` if ``metadata.resource_version`` is set and stale; ``NotFound``
+        if the object is gone; ``ValidationError`` for a different uid, or new
+        finalizers on an object being deleted. Removing the last finalizer of an
+        object being deleted (no grace period pending) deletes it.
+        """
+        state = self._kind(type(obj))
+        meta = obj.metadata  # type: ignore[attr-defined]
+        key = self._key(state, meta.name, meta.namespace)
+        stored = self._existing(state, key)
+        old = stored.metadata
+        self._check_precondition(state, stored, meta.resource_version)
+        _check_update(state, meta, old)
+        info = state.info
+        spec_changed = info.has_spec and obj.spec != stored.spec  # type: ignore[attr-defined]
+        changes: dict[str, Any] = {
+            "metadata": attrs.evolve(
+                meta,
+                uid=old.uid,
+                resource_version=old.resource_version,
+                generation=old.generation + 1 if spec_changed else old.generation,
+                creation_timestamp=old.creation_timestamp,
+                deletion_timestamp=old.deletion_timestamp,
+                deletion_grace_period_seconds=old.deletion_grace_period_seconds,
+            )
+        }
+        if info.has_status:
+            changes["status"] = stored.status
+        candidate = attrs.evolve(obj, **changes)  # type: ignore[misc]
+        if candidate == stored:
+            return stored  # type: ignore[no-any-return]
+        return self._commit(state, key, stored, candidate)  # type: ignore[no-any-return]
+
+    def update_status(self, obj: T) -> T:
+        """Replace an object's status, and nothing else.
+
+        ``Conflict`` if ``metadata.resource_version`` is set and stale; ``NotFound`` if
+        the object is gone; ``ValidationError`` if the kind has no status.
+        """
+        state = self._kind(type(obj))
+        meta = obj.metadata  # type: ignore[attr-defined]
+        if not state.info.has_status:
+            raise ValidationError(
+                [("status", f"{state.info.kind} has no status")], subject=_subject(state, meta)
+            )
+        key = self._key(state, meta.name, meta.namespace)
+        stored = self._existing(state, key)
+        self._check_precondition(state, stored, meta.resource_version)
+        if obj.status == stored.status:  # type: ignore[attr-defined]
+            return stored  # type: ignore[no-any-return]
+        candidate = attrs.evolve(stored, status=obj.status)  # type: ignore[attr-defined]
+        return self._commit(state, key, stored, candidate)  # type: ignore[no-any-return]
+
+    def _check_precondition(self, state: _Kind, stored: Any, expected: str | None) -> None:
+        actual = stored.metadata.resource_version
+        if expected and expected != actual:
+            raise Conflict(state.info.kind, stored.metadata.name, expected=expected, actual=actual)
+
+    def _commit(self, state: _Kind, key: Key, old: Any, new: Any) -> Any:
+        """Store ``new`` in place of ``old`` under a new resourceVersion, or delete it
+        if it is being deleted and nothing holds it any more."""
+        new = with_resource_version(new, self._next_rv())
+        meta = new.metadata
+        if meta.deletion_timestamp is not None and not (
+            meta.finalizers or meta.deletion_grace_period_seconds
+        ):
+            state.table.remove(key, old)
+            state.feed.publish(self._rv, "DELETED", new, old)
+        else:
+            state.table.replace(key, old, new)
+            state.feed.publish(self._rv, "MODIFIED", new, old)
+        return new
+
+    @overload
+    def delete(
+        self,
+        kind: type[T],
+        name: str,
+        namespace: str = "",
+        *,
+        grace_period_s: int = 0,
+        resource_version: str | None = None,
+    ) -> T: ...
+    @overload
+    def delete(
+        self,
+        kind: KindInfo | str,
+        name: str,
+        namespace: str = "",
+        *,
+        grace_period_s: int = 0,
+        resource_version: str | None = None,
+    ) -> Any: ...
+    def delete(
+        self,
+        kind: KindRef,
+        name: str,
+        namespace: str = "",
+        *,
+        grace_period_s: int = 0,
+        resource_version: str | None = None,
+    ) -> Any:
+        """Delete an object, or mark it for deletion; return its latest state.
+
+        Removed at once (DELETED event) unless it has finalizers or ``grace_period_s``
+        is positive: then ``deletion_timestamp`` (now + grace) and
+        ``deletion_grace_period_seconds`` are set (MODIFIED event) and it stays. A
+        delete of an object already marked may only shorten its grace period.
+        ``Conflict`` if ``resource_version`` is given and stale.
+        """
+        state = self._kind(kind)
+        if grace_period_s < 0:
+            raise ValidationError([("gracePeriodSeconds", "must be greater than or equal to 0")])
+        key = self._key(state, name, namespace)
+        stored = self._existing(state, key)
+        self._check_precondition(state, stored, resource_version)
+        meta = stored.metadata
+        if meta.deletion_timestamp is None:
+            if not meta.finalizers and not grace_period_s:
+                return self._remove(state, key, stored)
+            deadline = self._timestamp(grace_period_s)
+        else:
+            pending = meta.deletion_grace_period_seconds or 0
+            if grace_period_s >= pending:
+                return stored  # only a shorter grace period changes anything
+            deadline = meta.deletion_timestamp - timedelta(seconds=pending - grace_period_s)
+        marked = attrs.evolve(
+            meta, deletion_timestamp=deadline, deletion_grace_period_seconds=grace_period_s
+        )
+        return self._commit(state, key, stored, attrs.evolve(stored, metadata=marked))
+
+    def _remove(self, state: _Kind, key: Key, stored: Any) -> Any:
+        final = with_resource_version(stored, self._next_rv())
+        state.table.remove(key, stored)
+        state.feed.publish(self._rv, "DELETED", final, stored)
+        return final
+
+    # --- reads ------------------------------------------------------------------------
+
+    @overload
+    def get(self, kind: type[T], name: str, namespace: str = "") -> T: ...
+    @overload
+    def get(self, kind: KindInfo | str, name: str, namespace: str = "") -> Any: ...
+    def get(self, kind: KindRef, name: str, namespace: str = "") -> Any:
+        """The stored object, or ``NotFound``. ``namespace`` is required for namespaced
+        kinds and ignored for cluster-scoped ones."""
+        state = self._kind(kind)
+        return self._existing(state, self._key(state, name, namespace))
+
+    @overload
+    def list(
+        self,
+        kind: type[T],
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+    ) -> ListResult[T]: ...
+    @overload
+    def list(
+        self,
+        kind: KindInfo | str,
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+    ) -> ListResult[Any]: ...
+    def list(
+        self,
+        kind: KindRef,
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+    ) -> ListResult[Any]:
+        """The matching objects, sorted by (namespace, name), and the current
+        resourceVersion. ``namespace`` None or "" means every namespace. Field
+        selectors: ``metadata.name``, ``metadata.namespace``, and ``spec.nodeName`` /
+        ``status.phase`` for kinds that have them (others raise ``ValidationError``).
+        The namespace, label and indexed-field requirements are answered from indexes.
+        """
+        state = self._kind(kind)
+        query = self._query(state, namespace, label_selector, field_selector)
+        return ListResult(state.table.select(query), str(self._rv))
+
+    def _query(
+        self,
+        state: _Kind,
+        namespace: str | None,
+        label_selector: LabelSelectorLike,
+        field_selector: FieldSelectorLike,
+    ) -> Query:
+        fields = as_field_selector(field_selector).requirements
+        getters = state.table.getters
+        unsupported = [term.field for term in fields if term.field not in getters]
+        if unsupported:
+            supported = ", ".join(getters)
+            raise ValidationError(
+                [
+                    ("fieldSelector", f'field label not supported: "{field}" (use {supported})')
+                    for field in unsupported
+                ],
+                subject=f"{state.info.kind} list",
+            )
+        return Query(
+            namespace=(namespace or "") if state.info.namespaced else "",
+            selector=as_selector(label_selector),
+            fields=tuple((term.field, term.operator, term.value) for term in fields),
+            getters=tuple(getters[term.field] for term in fields),
+        )
+
+    # --- watch ------------------------------------------------------------------------
+
+    @overload
+    def watch(
+        self,
+        kind: type[T],
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+        resource_version: str | None = None,
+    ) -> Watch[T]: ...
+    @overload
+    def watch(
+        self,
+        kind: KindInfo | str,
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+        resource_version: str | None = None,
+    ) -> Watch[Any]: ...
+    def watch(
+        self,
+        kind: KindRef,
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelectorLike = None,
+        field_selector: FieldSelectorLike = None,
+        resource_version: str | None = None,
+    ) -> Watch[Any]:
+        """Watch changes to matching objects of a kind.
+
+        ``resource_version``: ``None`` (or "") starts from now, with no replay (list
+        first, then watch from the list's resourceVersion); ``"0"`` first sends every
+        matching object as ADDED, then live events; any other value replays every
+        change after it, or raises ``ResourceExpired`` when the kind's history no
+        longer reaches back that far.
+        """
+        state = self._kind(kind)
+        query = self._query(state, namespace, label_selector, field_selector)
+        initial: builtins.list[WatchEvent[Any]] = []
+        replay = ()
+        start = str(self._rv)
+        if resource_version == "0":
+            initial = [WatchEvent("ADDED", obj) for obj in state.table.select(query)]
+        elif resource_version:
+            replay = state.feed.since(self._parse_rv(resource_version))  # type: ignore[assignment]
+            start = resource_version
+        return Watch(
+            state.feed,
+            matches=None if query.everything else query.matches,
+            limit=self._watch_buffer,
+            resource_version=start,
+            initial=initial,
+            replay=replay,
+        )
+
+    def _parse_rv(self, resource_version: str) -> int:
+        try:
+            rv = int(resource_version)
+        except ValueError:
+            rv = -1
+        if rv < 0:
+            problem = f'invalid resourceVersion "{resource_version}"'
+        elif rv > self._rv:
+            problem = f"resourceVersion {rv} is newer than the store's ({self._rv})"
+        else:
+            return rv
+        raise ValidationError([("resourceVersion", problem)])
+
+    def close(self) -> None:
+        """End every open watch (their iterators stop); the store stays usable."""
+        for state in self._kinds.values():
+            state.feed.close_all()
+
+
+def _random_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def _subject(state: _Kind, meta: Any) -> str:
+    name = meta.name or f"{meta.generate_name}*"
+    return f'{state.info.kind} "{name}"'
+
+
+def _namespace_issue(info: KindInfo) -> tuple[str, str]:
+    if info.namespaced:
+        return ("metadata.namespace", f"required: {info.kind} is namespaced")
+    return ("metadata.namespace", f"must be empty: {info.kind} is cluster-scoped")
+
+
+def _check_update(state: _Kind, new: Any, old: Any) -> None:
+    """Kubernetes' ObjectMeta update rules the store enforces: the uid is immutable and
+    no finalizer may be added to an object being deleted."""
+    issues = []
+    if new.uid and new.uid != old.uid:
+        issues.append(("metadata.uid", f'field is immutable (is "{old.uid}")'))
+    if old.deletion_timestamp is not None:
+        added = [f for f in new.finalizers if f not in old.finalizers]
+        if added:
+            issues.append(
+                (
+                    "metadata.finalizers",
+                    f"no new finalizers can be added if the object is being deleted, found {added}",
+                )
+            )
+    if issues:
+        raise ValidationError(issues, subject=_subject(state, new))
