@@ -261,12 +261,19 @@ def test_yaml_numbers_are_accepted(
 
 def test_long_values_are_never_rounded_by_the_global_decimal_context() -> None:
     # 30+ significant digits: the default context (28 digits) must play no part.
-    just_above = "9223372036854775807.0000000001"  # over 2**63 - 1 by a tenth of a nano
-    assert Quantity.parse(just_above + "Ki").value == MAX_INT64  # capped
-    assert Quantity.parse("-" + just_above + "Ki").value == -MAX_INT64
+    just_above = "9223372036854775807.000000001"  # 2**63 - 1 and a nano: 28+ digits
+    assert Quantity.parse(just_above).value == Decimal(just_above)
+    assert Quantity.parse("9007199254740991.9990234376Ki").value == MAX_INT64  # capped
+    assert Quantity.parse("-9007199254740991.9990234376Ki").value == -MAX_INT64
+    assert Quantity.parse("9007199254740991.9990234375Ki").value == MAX_INT64  # exact
+    assert Quantity.parse("9007199254740991.9990234374Ki").value == Decimal(
+        "9223372036854775806.999999898"  # 2**63 - 1 - 1.024e-7, rounded up to nano
+    )
     long = "123456789012345678901234567890.123456789"
     assert str(-Quantity(long)) == "-123456789012345678901234567890123456789n"
-    assert (Quantity(long) + Quantity("1n")).value == Decimal(long[:-1] + "0")
+    assert (Quantity(long) + Quantity("1n")).value == Decimal(
+        "123456789012345678901234567890.12345679"
+    )
 
 
 def test_extreme_exponents_stay_cheap_and_exact() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -12,6 +14,7 @@ from orbit.api import ConfigMap, Namespace, ObjectMeta, Pod, kind_info
 from orbit.clock import ManualClock
 from orbit.errors import AlreadyExists, NotFound, UnsupportedKind, ValidationError
 from orbit.store import MemoryStore
+from orbit.store._rules import generate_name
 
 
 def test_create_sets_the_bookkeeping_fields() -> None:
@@ -224,3 +227,14 @@ def test_invalid_store_settings_are_refused() -> None:
         MemoryStore(watch_buffer=0)
     with pytest.raises(ValueError, match="history"):
         MemoryStore(history=-1)
+
+
+def test_generate_name_gives_up_after_repeated_collisions() -> None:
+    class StuckRandom(random.Random):
+        def choices(self, population: Any, *args: Any, **kwargs: Any) -> list[Any]:
+            return ["b"] * 5
+
+    taken = {("default", "web-bbbbb"): object()}
+    with pytest.raises(AlreadyExists):
+        generate_name(kind_info(Pod), "web-", StuckRandom(), taken, "default")
+    assert generate_name(kind_info(Pod), "web-", StuckRandom(), {}, "default") == "web-bbbbb"

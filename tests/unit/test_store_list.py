@@ -11,12 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_builders import make_config_map, make_namespace, make_pod, make_store
 
-from orbit.api import ConfigMap, Namespace, Pod, PodStatus
-from orbit.api._selector import (
+from orbit.api import (
+    ConfigMap,
     FieldRequirement,
     FieldSelector,
     LabelSelector,
     LabelSelectorRequirement,
+    Namespace,
+    Pod,
+    PodStatus,
     Requirement,
     Selector,
 )
@@ -84,16 +87,30 @@ def test_list_by_namespace(store: MemoryStore) -> None:
         ("app notin (web)", [("default", "db-1"), ("ops", "cache")]),
         ("app=nothing", []),
         ("missing", []),
-        (Selector([Requirement("tier", "=", {"front"})]), [("default", "web-1"), ("default", "web-2")]),
+        (
+            Selector([Requirement("tier", "=", {"front"})]),
+            [("default", "web-1"), ("default", "web-2")],
+        ),
         (
             LabelSelector(
                 match_labels={"app": "web"},
-                match_expressions=(LabelSelectorRequirement(key="canary", operator="DoesNotExist"),),
+                match_expressions=(
+                    LabelSelectorRequirement(key="canary", operator="DoesNotExist"),
+                ),
             ),
             [("default", "web-1"), ("default", "web-2")],
         ),
         (Selector.nothing(), []),
-        (Selector.everything(), [("default", "db-1"), ("default", "web-1"), ("default", "web-2"), ("ops", "cache"), ("prod", "web-1")]),
+        (
+            Selector.everything(),
+            [
+                ("default", "db-1"),
+                ("default", "web-1"),
+                ("default", "web-2"),
+                ("ops", "cache"),
+                ("prod", "web-1"),
+            ],
+        ),
     ],
 )
 def test_list_by_label_selector(store: MemoryStore, selector: Any, expected: list[Any]) -> None:
@@ -158,7 +175,7 @@ def test_indexes_follow_updates_and_deletes(store: MemoryStore) -> None:
     pod = store.get(Pod, "web-1", "default")
     bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name="n2"))
     bound = attrs.evolve(bound, metadata=attrs.evolve(bound.metadata, labels={"app": "db"}))
-    store.update(bound)
+    bound = store.update(bound)
     store.update_status(attrs.evolve(bound, status=PodStatus(phase="Succeeded")))
 
     assert names(store.list(Pod, field_selector="spec.nodeName=n2").items) == [
@@ -172,7 +189,9 @@ def test_indexes_follow_updates_and_deletes(store: MemoryStore) -> None:
     assert names(store.list(Pod, field_selector="status.phase=Succeeded").items) == [
         ("default", "web-1")
     ]
-    assert store.list(Pod, label_selector="tier=front").items == [store.get(Pod, "web-2", "default")]
+    assert store.list(Pod, label_selector="tier=front").items == [
+        store.get(Pod, "web-2", "default")
+    ]
 
     store.delete(Pod, "db-1", "default")
     assert names(store.list(Pod, field_selector="spec.nodeName=n2").items) == [("default", "web-1")]
@@ -229,7 +248,10 @@ field_terms = st.one_of(
         st.sampled_from(NODES),
     ),
     st.builds(
-        FieldRequirement, st.just("status.phase"), st.sampled_from(["=", "!="]), st.sampled_from(PHASES)
+        FieldRequirement,
+        st.just("status.phase"),
+        st.sampled_from(["=", "!="]),
+        st.sampled_from(PHASES),
     ),
     st.builds(
         FieldRequirement,

@@ -186,3 +186,13 @@ def test_cluster_scoped_update(store: MemoryStore) -> None:
     )
     assert updated.metadata.labels == {"team": "a"}
     assert updated.metadata.namespace == ""
+
+
+def test_cluster_scoped_update_ignores_a_namespace(store: MemoryStore) -> None:
+    stored = store.create(make_namespace("team-a"))
+    sent = attrs.evolve(
+        stored, metadata=attrs.evolve(stored.metadata, namespace="default", labels={"a": "b"})
+    )
+    updated = store.update(sent)
+    assert updated.metadata.namespace == ""
+    assert store.list("namespaces").items == [updated]

@@ -81,6 +81,11 @@ from ._container import SecretKeySelector as SecretKeySelector
 from ._container import SecurityContext as SecurityContext
 from ._container import TCPSocketAction as TCPSocketAction
 from ._container import VolumeMount as VolumeMount
+from ._cron import MISSED_SCHEDULES_LIMIT as MISSED_SCHEDULES_LIMIT
+from ._cron import CronSchedule as CronSchedule
+from ._cron import most_recent_missed as most_recent_missed
+from ._cron import validate_schedule as validate_schedule
+from ._cron import validate_time_zone as validate_time_zone
 from ._event import Event as Event
 from ._event import EventSeries as EventSeries
 from ._event import EventSource as EventSource
@@ -236,6 +241,7 @@ __all__ = [
     "CronJob",
     "CronJobSpec",
     "CronJobStatus",
+    "CronSchedule",
     "CrossVersionObjectReference",
     "DEFAULT_DOWNSCALE_STABILIZATION_SECONDS",
     "DEFAULT_METRICS",
@@ -299,6 +305,7 @@ __all__ = [
     "LoadBalancerIngress",
     "LoadBalancerStatus",
     "MEMORY",
+    "MISSED_SCHEDULES_LIMIT",
     "ManifestWarning",
     "MetricIdentifier",
     "MetricSpec",
@@ -405,6 +412,7 @@ __all__ = [
     "load_manifests",
     "lookup_kind",
     "max_len_error",
+    "most_recent_missed",
     "parse_field_selector",
     "parse_quantity",
     "parse_resource_list",
@@ -419,5 +427,7 @@ __all__ = [
     "validate_annotations_size",
     "validate_label_selector",
     "validate_labels",
+    "validate_schedule",
+    "validate_time_zone",
     "validator",
 ]

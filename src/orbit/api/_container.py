@@ -125,6 +125,7 @@ class ContainerPort:
 
 
 def _requests_default(self: ResourceRequirements) -> Mapping[str, Quantity]:
+    """the limits (a resource with a limit but no request requests its limit)"""
     return self.limits
 
 
@@ -243,7 +244,7 @@ class SecurityContext:
 
 
 def _pull_policy_default(self: Container) -> PullPolicy:
-    """Kubernetes: ``Always`` for ``:latest`` or an untagged image, else ``IfNotPresent``."""
+    """`Always` for `:latest` or an untagged image, else `IfNotPresent`."""
     image = self.image
     if "@" in image:
         return "IfNotPresent"

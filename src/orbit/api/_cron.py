@@ -32,12 +32,13 @@ robfig's rules, several of which differ from Vixie cron or croniter:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from orbit.api._cron_parse import ScheduleError, parse_schedule
 from orbit.errors import Issue, ValidationError
 
 __all__ = [
@@ -56,217 +57,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SEARCH_YEARS = 5  # robfig gives up after five years
 _MIN_YEAR, _MAX_YEAR = 2, 9999 - _SEARCH_YEARS - 2  # room for the search in datetime
-_INT64_MAX = (1 << 63) - 1
-_TZ_MESSAGE = "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
-# Go's unicode.IsSpace, which strings.Fields splits on (Python's str.split adds \x1c-\x1f).
-_GO_SPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-_GO_INT = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi's syntax
 _TZ_PART = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")  # Kubernetes' validTimeZoneCharacters
-
-
-class _SpecError(Exception):
-    """A schedule is invalid; the message names the bad part."""
-
-
-# ---------------------------------------------------------------- parsing
-
-
-@attrs.frozen
-class _Bounds:
-    name: str
-    low: int
-    high: int
-    names: Mapping[str, int] = attrs.field(factory=dict)
-    hint: str = ""
-
-
-_MONTHS = dict(zip(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], range(1, 13)))
-_WEEKDAYS = dict(zip(["sun", "mon", "tue", "wed", "thu", "fri", "sat"], range(7)))
-_FIELDS = (
-    _Bounds("minute", 0, 59),
-    _Bounds("hour", 0, 23),
-    _Bounds("day of month", 1, 31),
-    _Bounds("month", 1, 12, _MONTHS, " or a month name (JAN-DEC)"),
-    _Bounds("day of week", 0, 6, _WEEKDAYS, " or a day name (SUN-SAT)"),
-)
-
-
-def _number(part: str, bounds: _Bounds, expr: str, *, step: bool = False) -> int:
-    """robfig's ``parseIntOrName`` / ``mustParseInt``: a name, or what Go's Atoi takes."""
-    if not step and part.lower() in bounds.names:
-        return bounds.names[part.lower()]
-    what = f"{bounds.name} step" if step else bounds.name
-    if not _GO_INT.fullmatch(part):
-        return _fail(f'{what} "{part}" is not a number{"" if step else bounds.hint}')
-    if len(part) > 25 or abs(int(part)) > _INT64_MAX:
-        return _fail(f'{what} "{part}" is too large')
-    if int(part) < 0:
-        return _fail(f'{what} "{part}" in "{expr}" is negative')
-    return int(part)
-
-
-def _fail(message: str) -> int:
-    raise _SpecError(message)
-
-
-def _parse_range(expr: str, bounds: _Bounds) -> tuple[range, bool]:
-    """robfig's ``getRange``: the values of one list item and whether it sets the star."""
-    range_and_step = expr.split("/")
-    low_and_high = range_and_step[0].split("-")
-    if low_and_high[0] in ("*", "?"):  # robfig ignores anything after "*-"
-        start, end, star = bounds.low, bounds.high, True
-    else:
-        start, star = _number(low_and_high[0], bounds, expr), False
-        if len(low_and_high) > 2:
-            _fail(f'{bounds.name} "{expr}" has too many hyphens')
-        end = _number(low_and_high[-1], bounds, expr)
-    if len(range_and_step) > 2:
-        _fail(f'{bounds.name} "{expr}" has too many slashes')
-    step = 1
-    if len(range_and_step) == 2:
-        step = _number(range_and_step[1], bounds, expr, step=True)
-        if len(low_and_high) == 1:  # "N/step" means "N-max/step"
-            end = bounds.high
-        star = star and step <= 1
-    for value in (start, end):
-        if not bounds.low <= value <= bounds.high:
-            where = "" if expr == str(value) else f' (in "{expr}")'
-            _fail(f"{bounds.name} {value} is out of range {bounds.low}-{bounds.high}{where}")
-    if start > end:
-        _fail(f'{bounds.name} range "{expr}" is backwards: {start} comes after {end}')
-    if step == 0:
-        _fail(f'{bounds.name} step in "{expr}" must be at least 1')
-    return range(start, end + 1, step), star
-
-
-def _parse_field(text: str, bounds: _Bounds) -> tuple[frozenset[int], bool]:
-    """robfig's ``getField``: a comma-separated list; empty items are skipped."""
-    values: set[int] = set()
-    star = False
-    for expr in filter(None, text.split(",")):
-        items, item_star = _parse_range(expr, bounds)
-        values.update(items)
-        star = star or item_star
-    return frozenset(values), star
-
-
-def _parse_go_duration(text: str) -> int:
-    """Go's ``time.ParseDuration`` in nanoseconds, with its error messages."""
-    units = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6}
-    units.update(s=10**9, m=60 * 10**9, h=3600 * 10**9)
-    invalid = f'invalid duration "{text}"'
-    rest, negative = text, text[:1] == "-"
-    rest = rest[1:] if rest[:1] in ("-", "+") else rest
-    if rest == "0":
-        return 0
-    if not rest:
-        raise _SpecError(invalid)
-    total = 0
-    while rest:
-        number = re.match(r"([0-9]*)(?:\.([0-9]*))?", rest)
-        assert number is not None  # the pattern matches the empty string
-        whole, fraction = number.group(1), number.group(2)
-        if not whole and not fraction:
-            raise _SpecError(invalid)
-        rest = rest[number.end() :]
-        unit = re.match(r"[^0-9.]*", rest).group()  # type: ignore[union-attr]
-        if not unit:
-            raise _SpecError(f'missing unit in duration "{text}"')
-        if unit not in units:
-            raise _SpecError(f'unknown unit "{unit}" in duration "{text}"')
-        rest = rest[len(unit) :]
-        total += _duration_term(whole, fraction or "", units[unit], invalid)
-        if total > 1 << 63:
-            raise _SpecError(invalid)
-    if not negative and total > _INT64_MAX:
-        raise _SpecError(invalid)
-    return -total if negative else total
-
-
-def _duration_term(whole: str, fraction: str, unit: int, invalid: str) -> int:
-    """One ``<number><unit>`` term of a Go duration, with Go's overflow rules."""
-    whole = whole.lstrip("0")
-    if len(whole) > 20 or int(whole or "0") > (1 << 63) // unit:
-        raise _SpecError(invalid)
-    value = int(whole or "0") * unit
-    numerator, scale = 0, 1.0
-    for digit in fraction:  # Go's leadingFraction: stop reading digits near 2**63
-        if numerator > _INT64_MAX // 10 or numerator * 10 + int(digit) > 1 << 63:
-            break
-        numerator, scale = numerator * 10 + int(digit), scale * 10
-    if numerator:
-        value += int(float(numerator) * (float(unit) / scale))
-    if value > 1 << 63:
-        raise _SpecError(invalid)
-    return value
-
-
-def _parse_descriptor(text: str) -> CronSchedule:
-    """robfig's ``parseDescriptor``: the ``@`` forms, matched exactly."""
-    if text in _DESCRIPTORS:
-        fields, dom_star = _DESCRIPTORS[text]
-        minutes, hours, days, months, weekdays = (frozenset(f) for f in fields)
-        return CronSchedule(
-            text=text,
-            minutes=minutes,
-            hours=hours,
-            days_of_month=days,
-            months=months,
-            days_of_week=weekdays,
-            day_of_month_star=dom_star,
-            day_of_week_star=not dom_star,
-        )
-    if text.startswith("@every "):
-        try:
-            nanos = _parse_go_duration(text[len("@every ") :])
-        except _SpecError as error:
-            raise _SpecError(f'@every needs a duration such as "1h30m" or "90s": {error}') from None
-        return CronSchedule(text=text, every_s=max(nanos, 10**9) // 10**9)
-    raise _SpecError(
-        f'unrecognized descriptor "{text}" (use @yearly, @annually, @monthly, @weekly, '
-        "@daily, @midnight, @hourly or @every <duration>)"
-    )
-
-
-_ALL = tuple(range(b.low, b.high + 1) for b in _FIELDS)
-_DESCRIPTORS: dict[str, tuple[tuple[range | tuple[int, ...], ...], bool]] = {
-    "@yearly": (((0,), (0,), (1,), (1,), _ALL[4]), False),
-    "@monthly": (((0,), (0,), (1,), _ALL[3], _ALL[4]), False),
-    "@weekly": (((0,), (0,), _ALL[2], _ALL[3], (0,)), True),
-    "@daily": (((0,), (0,), _ALL[2], _ALL[3], _ALL[4]), True),
-    "@hourly": (((0,), _ALL[1], _ALL[2], _ALL[3], _ALL[4]), True),
-}
-_DESCRIPTORS["@annually"] = _DESCRIPTORS["@yearly"]
-_DESCRIPTORS["@midnight"] = _DESCRIPTORS["@daily"]
-# @daily and @hourly star both day fields; either flag gives the same AND rule.
-
-
-def _parse(text: str) -> CronSchedule:
-    if not text:
-        raise _SpecError("schedule is empty")
-    if "TZ" in text:  # Kubernetes' check: a time zone goes in spec.timeZone
-        raise _SpecError(_TZ_MESSAGE)
-    if text.startswith("@"):
-        return _parse_descriptor(text)
-    fields = [field for field in _GO_SPACE.split(text) if field]
-    if len(fields) != len(_FIELDS):
-        raise _SpecError(
-            "expected exactly 5 fields (minute hour day-of-month month day-of-week), "
-            f"found {len(fields)}"
-        )
-    (minutes, _), (hours, _), (days, dom_star), (months, _), (weekdays, dow_star) = (
-        _parse_field(field, bounds) for field, bounds in zip(fields, _FIELDS, strict=True)
-    )
-    return CronSchedule(
-        text=text,
-        minutes=minutes,
-        hours=hours,
-        days_of_month=days,
-        months=months,
-        days_of_week=weekdays,
-        day_of_month_star=dom_star,
-        day_of_week_star=dow_star,
-    )
 
 
 # ---------------------------------------------------------------- schedules
@@ -300,9 +91,10 @@ class CronSchedule:
             ValidationError: with one issue ``("", 'invalid schedule "<text>": <why>')``.
         """
         try:
-            return _parse(text)
-        except _SpecError as error:
+            parsed = parse_schedule(text)
+        except ScheduleError as error:
             raise ValidationError([("", f'invalid schedule "{text}": {error}')]) from None
+        return cls(text=text, **parsed._asdict())
 
     def __str__(self) -> str:
         return self.text
@@ -313,6 +105,9 @@ class CronSchedule:
         Fields are matched on the wall clock of ``tz`` (UTC by default); the result is
         in ``t``'s time zone, like Go's. ``None`` when nothing fires within five years
         (``0 0 30 2 *``), where robfig returns the zero time.
+
+        Compare results in UTC: Python never finds an ambiguous wall time (01:30 on a
+        fall-back day) equal to a time in another zone.
         """
         found = self._next_epoch(_epoch_floor(t), _Zone(tz or UTC))
         return None if found is None else datetime.fromtimestamp(found, t.tzinfo)
@@ -366,13 +161,14 @@ class _Zone:
         offset = self.wall(epoch_s).utcoffset()
         return 0 if offset is None else offset // _SECOND
 
-    def date(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    def date(self, year: int, month: int, day: int, clock: tuple[int, int, int] = (0, 0, 0)) -> int:
         """Go's ``time.Date``: normalise overflowing fields, then pick the offset.
 
         Go looks the offset up at the wall time read as UTC, then again at the instant
         that gives; for times a DST jump skips or repeats this picks one reading, and
         robfig's behaviour at DST edges follows from exactly that choice.
         """
+        hour, minute, second = clock
         year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
         days = date(year, month, 1).toordinal() - _EPOCH_ORDINAL + day - 1
         local = days * 86400 + hour * 3600 + minute * 60 + second
@@ -398,20 +194,25 @@ class _Search:
     def _reset(self, year: int, month: int, day: int, hour: int = 0) -> None:
         if not self.added:
             self.added = True
-            self._move(self.zone.date(year, month, day, hour, 0, 0))
+            self._move(self.zone.date(year, month, day, (hour, 0, 0)))
 
     def run(self) -> int | None:
         while self.wall.year <= self.year_limit:
-            if self._seek_month() and self._seek_day() and self._seek_hour():
-                if self._seek_minute() and self._seek_second():
-                    return self.epoch_s
+            if (
+                self._seek_month()
+                and self._seek_day()
+                and self._seek_hour()
+                and self._seek_minute()
+                and self._seek_second()
+            ):
+                return self.epoch_s
         return None
 
     def _seek_month(self) -> bool:
         while self.wall.month not in self.schedule.months:
             self._reset(self.wall.year, self.wall.month, 1)
             w = self.wall
-            self._move(self.zone.date(w.year, w.month + 1, w.day, w.hour, w.minute, w.second))
+            self._move(self.zone.date(w.year, w.month + 1, w.day, (w.hour, w.minute, w.second)))
             if self.wall.month == 1:
                 return False
         return True
@@ -420,7 +221,7 @@ class _Search:
         while not self.schedule._day_matches(self.wall.day, self.wall.isoweekday() % 7):
             self._reset(self.wall.year, self.wall.month, self.wall.day)
             w = self.wall
-            self._move(self.zone.date(w.year, w.month, w.day + 1, w.hour, w.minute, w.second))
+            self._move(self.zone.date(w.year, w.month, w.day + 1, (w.hour, w.minute, w.second)))
             if self.wall.hour > 12:  # midnight fell into a DST gap: go to the next hour 0
                 self._move(self.epoch_s + (24 - self.wall.hour) * 3600)
             elif self.wall.hour:
@@ -484,16 +285,14 @@ def most_recent_missed(
         ValidationError: the schedule does not fire twice within five years after
             ``earliest``, where Kubernetes reports an invalid schedule.
     """
-    zone, now_us = _Zone(tz or UTC), (now - _EPOCH) // timedelta(microseconds=1)
+    zone, now_us = _Zone(tz or UTC), _epoch_floor(now) * 10**6 + now.microsecond
     first = schedule._next_epoch(_epoch_floor(earliest), zone)
     if first is not None and first * 10**6 > now_us:
         return None, 0
     second = None if first is None else schedule._next_epoch(first, zone)
     if first is None or second is None:
-        raise ValidationError(
-            [("", f'invalid schedule "{schedule}": it does not fire in the five years '
-              f"after {earliest.isoformat()}")]
-        )
+        why = f"it does not fire in the five years after {earliest.isoformat()}"
+        raise ValidationError([("", f'invalid schedule "{schedule}": {why}')])
     if second * 10**6 > now_us:
         return datetime.fromtimestamp(first, now.tzinfo), 1
     spacing_s = second - first
@@ -529,8 +328,8 @@ def validate_schedule(text: str, path: str) -> list[Issue]:
     if not text:
         return [Issue(path, "Required value")]
     try:
-        _parse(text)
-    except _SpecError as error:
+        parse_schedule(text)
+    except ScheduleError as error:
         return [Issue(path, f'Invalid value: "{text}": {error}')]
     return []
 

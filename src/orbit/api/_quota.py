@@ -74,10 +74,12 @@ def _merged_default(item: LimitRangeItem) -> Mapping[str, Quantity]:
 
 
 def _default_limit(self: LimitRangeItem) -> Mapping[str, Quantity]:
+    """`max` (for type Container)"""
     return self.max if self.type == "Container" else EMPTY_MAP
 
 
 def _default_request(self: LimitRangeItem) -> Mapping[str, Quantity]:
+    """`default`, else `min` (for type Container)"""
     if self.type != "Container":
         return EMPTY_MAP
     return {**self.min, **_merged_default(self)}

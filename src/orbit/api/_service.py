@@ -30,6 +30,7 @@ Protocol = Literal["TCP", "UDP", "SCTP"]
 
 
 def _target_port_default(self: ServicePort) -> int | str:
+    """the same number as `port`"""
     return self.port
 
 

@@ -76,6 +76,7 @@ class RollingUpdateDeployment:
 
 
 def _rolling_update_default(self: DeploymentStrategy) -> RollingUpdateDeployment | None:
+    """`{maxSurge: 25%, maxUnavailable: 25%}` when the type is RollingUpdate"""
     return RollingUpdateDeployment() if self.type == "RollingUpdate" else None
 
 

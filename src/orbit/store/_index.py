@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import itertools
 import typing
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
-from orbit.api._selector import Requirement, Selector
+from orbit.api import FieldSelector, KindInfo, Requirement, Selector
+from orbit.errors import ValidationError
 
-__all__ = ["INDEXED_FIELDS", "Key", "KindTable", "Query", "field_getters"]
+__all__ = ["INDEXED_FIELDS", "Key", "KindTable", "Query", "compile_query", "field_getters"]
 
 Key = tuple[str, str]
 """(namespace, name); the namespace is "" for cluster-scoped kinds."""
@@ -127,6 +128,35 @@ class Query:
             if (getter(obj) == value) != (operator == "="):
                 return False
         return True
+
+
+def compile_query(
+    info: KindInfo,
+    getters: Mapping[str, FieldGetter],
+    *,
+    namespace: str | None,
+    selector: Selector,
+    fields: FieldSelector,
+) -> Query:
+    """A :class:`Query` for a kind; ``ValidationError`` naming every field selector
+    the kind does not support. Cluster-scoped kinds ignore ``namespace``."""
+    unsupported = [term.field for term in fields.requirements if term.field not in getters]
+    if unsupported:
+        supported = ", ".join(getters)
+        raise ValidationError(
+            [
+                ("fieldSelector", f'field label not supported: "{field}" (use {supported})')
+                for field in unsupported
+            ],
+            subject=f"{info.kind} list",
+        )
+    terms = fields.requirements
+    return Query(
+        namespace=(namespace or "") if info.namespaced else "",
+        selector=selector,
+        fields=tuple((term.field, term.operator, term.value) for term in terms),
+        getters=tuple(getters[term.field] for term in terms),
+    )
 
 
 class _LabelIndex:
@@ -249,22 +279,30 @@ class KindTable:
 
     def select(self, query: Query) -> list[Any]:
         """The objects matching ``query``, sorted by (namespace, name)."""
+        objects = self.objects
         if query.everything:
-            if self._sorted is None:
-                self._sorted = sorted(self.objects)
-            objects = self.objects
-            return [objects[key] for key in self._sorted]
+            return [objects[key] for key in self._sorted_keys()]
         candidates, exact = self._plan(query)
+        if candidates is None:  # no index narrows it: filter everything, in order
+            matches = query.matches
+            return [obj for obj in map(objects.__getitem__, self._sorted_keys()) if matches(obj)]
         if exact:
             keys = sorted(candidates)
         else:
-            objects, matches = self.objects, query.matches
+            matches = query.matches
             keys = sorted(key for key in candidates if matches(objects[key]))
-        return [self.objects[key] for key in keys]
+        return [objects[key] for key in keys]
 
-    def _plan(self, query: Query) -> tuple[Iterable[Key], bool]:
-        """The smallest candidate set the indexes give for ``query``, and whether every
-        candidate is known to match (the query had nothing else to check)."""
+    def _sorted_keys(self) -> list[Key]:
+        """Every key in (namespace, name) order; cached until a create or delete."""
+        if self._sorted is None:
+            self._sorted = sorted(self.objects)
+        return self._sorted
+
+    def _plan(self, query: Query) -> tuple[Iterable[Key] | None, bool]:
+        """The smallest candidate set the indexes give for ``query`` (``None`` when
+        none does), and whether every candidate is known to match (the query had
+        nothing else to check)."""
         if query.selector.matches_nothing:
             return (), True
         best: tuple[int, Iterable[Key]] | None = None
@@ -274,7 +312,7 @@ class KindTable:
             if best is None or source[0] < best[0]:
                 best = source
         if best is None:
-            return self.objects, False
+            return None, False
         if best[0] == 0:
             return (), True
         parts = bool(query.namespace) + len(query.selector.requirements) + len(query.fields)
@@ -302,7 +340,3 @@ class KindTable:
             elif path == "metadata.name":
                 named = [(ns, value) for ns in self._namespaces if (ns, value) in self.objects]
                 yield len(named), named
-
-    def namespaces(self) -> Collection[str]:
-        """The namespaces holding at least one object of this kind."""
-        return self._namespaces.keys()

@@ -32,26 +32,30 @@ import random
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
-from orbit.api._meta import KindInfo, kind_info, lookup_kind
-from orbit.api._selector import as_field_selector, as_selector
+from orbit.api import KindInfo, as_field_selector, as_selector
 from orbit.clock import Clock, RealClock, to_datetime
-from orbit.errors import AlreadyExists, Conflict, NotFound, UnsupportedKind, ValidationError
+from orbit.errors import AlreadyExists, Conflict, NotFound, ValidationError
 
-from ._index import Key, KindTable, Query, field_getters
-from ._protocol import FieldSelectorLike, KindRef, LabelSelectorLike, ListResult
+from ._index import Key, KindTable, Query, compile_query, field_getters
+from ._protocol import FieldSelectorLike, KindRef, LabelSelectorLike, ListResult, Store
+from ._rules import (
+    check_update,
+    generate_name,
+    namespace_issue,
+    object_key,
+    parse_resource_version,
+    resolve_kind,
+    subject,
+)
 from ._watch import Feed, Watch, WatchEvent, with_resource_version
 
 __all__ = ["MemoryStore"]
 
 T = TypeVar("T")
-
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateName alphabet
-_MAX_GENERATED_PREFIX = 58  # 63 - 5 random characters
-_GENERATE_ATTEMPTS = 8
 
 
 class _Kind:
@@ -101,7 +105,7 @@ class MemoryStore:
         self._rv = 0
         self._kinds: dict[KindInfo, _Kind] = {}
         self._by_ref: dict[Any, _Kind] = {}  # class / KindInfo / name -> kind state
-        self._second = -1  # the second _now_datetime caches
+        self._second = -1  # the second _timestamp has cached
         self._second_dt = to_datetime(0)
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -124,38 +128,15 @@ class MemoryStore:
     def _kind(self, ref: KindRef) -> _Kind:
         state = self._by_ref.get(ref)
         if state is None:
-            state = self._resolve(ref)
+            info = resolve_kind(ref)
+            state = self._kinds.get(info)
+            if state is None:
+                state = self._kinds[info] = _Kind(info, self._history)
             self._by_ref[ref] = state
         return state
 
-    def _resolve(self, ref: KindRef) -> _Kind:
-        info: KindInfo | None
-        if isinstance(ref, KindInfo):
-            info = ref
-        elif isinstance(ref, str):
-            info = lookup_kind(ref)
-        else:
-            try:
-                info = kind_info(ref)
-            except KeyError:
-                info = None
-        if info is None:
-            raise UnsupportedKind(f"orbit has no kind {getattr(ref, '__name__', ref)!r}")
-        state = self._kinds.get(info)
-        if state is None:
-            state = self._kinds[info] = _Kind(info, self._history)
-        return state
-
     def _key(self, state: _Kind, name: str, namespace: str | None) -> Key:
-        """The key of an object; a namespaced kind needs a namespace, a cluster-scoped
-        one ignores it (so a caller's default namespace does no harm)."""
-        if not state.info.namespaced:
-            return ("", name)
-        if not namespace:
-            raise ValidationError(
-                [("metadata.namespace", f"required: {state.info.kind} is namespaced")]
-            )
-        return (namespace, name)
+        return object_key(state.info, name, namespace)
 
     def _existing(self, state: _Kind, key: Key) -> Any:
         obj = state.table.objects.get(key)
@@ -177,9 +158,12 @@ class MemoryStore:
         state = self._kind(type(obj))
         meta = obj.metadata  # type: ignore[attr-defined]
         namespace = meta.namespace
-        if state.info.namespaced != bool(namespace):
-            raise ValidationError([_namespace_issue(state.info)], subject=_subject(state, meta))
-        name = meta.name or self._generate_name(state, namespace, meta.generate_name)
+        issue = namespace_issue(state.info, namespace)
+        if issue is not None:
+            raise ValidationError([issue], subject=subject(state.info, meta))
+        name = meta.name or generate_name(
+            state.info, meta.generate_name, self._rng, state.table.objects, namespace
+        )
         key = (namespace, name)
         if key in state.table.objects:
             raise AlreadyExists(state.info.kind, name, namespace or None)
@@ -201,19 +185,6 @@ class MemoryStore:
         state.feed.publish(self._rv, "ADDED", stored, None)
         return stored
 
-    def _generate_name(self, state: _Kind, namespace: str, prefix: str) -> str:
-        if not prefix:
-            raise ValidationError(
-                [("metadata.name", "name or generateName is required")],
-                subject=state.info.kind,
-            )
-        prefix = prefix[:_MAX_GENERATED_PREFIX]
-        for _ in range(_GENERATE_ATTEMPTS):
-            name = prefix + "".join(self._rng.choices(_NAME_ALPHABET, k=5))
-            if (namespace, name) not in state.table.objects:
-                return name
-        raise AlreadyExists(state.info.kind, f"{prefix}*****", namespace or None)
-
     def update(self, obj: T) -> T:
         """Replace an object's metadata and spec (everything but its status).
 
@@ -228,12 +199,13 @@ class MemoryStore:
         stored = self._existing(state, key)
         old = stored.metadata
         self._check_precondition(state, stored, meta.resource_version)
-        _check_update(state, meta, old)
+        check_update(state.info, meta, old)
         info = state.info
         spec_changed = info.has_spec and obj.spec != stored.spec  # type: ignore[attr-defined]
         changes: dict[str, Any] = {
             "metadata": attrs.evolve(
                 meta,
+                namespace=old.namespace,  # a cluster-scoped kind ignores the one given
                 uid=old.uid,
                 resource_version=old.resource_version,
                 generation=old.generation + 1 if spec_changed else old.generation,
@@ -259,7 +231,8 @@ class MemoryStore:
         meta = obj.metadata  # type: ignore[attr-defined]
         if not state.info.has_status:
             raise ValidationError(
-                [("status", f"{state.info.kind} has no status")], subject=_subject(state, meta)
+                [("status", f"{state.info.kind} has no status")],
+                subject=subject(state.info, meta),
             )
         key = self._key(state, meta.name, meta.namespace)
         stored = self._existing(state, key)
@@ -408,23 +381,12 @@ class MemoryStore:
         label_selector: LabelSelectorLike,
         field_selector: FieldSelectorLike,
     ) -> Query:
-        fields = as_field_selector(field_selector).requirements
-        getters = state.table.getters
-        unsupported = [term.field for term in fields if term.field not in getters]
-        if unsupported:
-            supported = ", ".join(getters)
-            raise ValidationError(
-                [
-                    ("fieldSelector", f'field label not supported: "{field}" (use {supported})')
-                    for field in unsupported
-                ],
-                subject=f"{state.info.kind} list",
-            )
-        return Query(
-            namespace=(namespace or "") if state.info.namespaced else "",
+        return compile_query(
+            state.info,
+            state.table.getters,
+            namespace=namespace,
             selector=as_selector(label_selector),
-            fields=tuple((term.field, term.operator, term.value) for term in fields),
-            getters=tuple(getters[term.field] for term in fields),
+            fields=as_field_selector(field_selector),
         )
 
     # --- watch ------------------------------------------------------------------------
@@ -474,7 +436,7 @@ class MemoryStore:
         if resource_version == "0":
             initial = [WatchEvent("ADDED", obj) for obj in state.table.select(query)]
         elif resource_version:
-            replay = state.feed.since(self._parse_rv(resource_version))  # type: ignore[assignment]
+            replay = state.feed.since(parse_resource_version(resource_version, self._rv))  # type: ignore[assignment]
             start = resource_version
         return Watch(
             state.feed,
@@ -484,19 +446,6 @@ class MemoryStore:
             initial=initial,
             replay=replay,
         )
-
-    def _parse_rv(self, resource_version: str) -> int:
-        try:
-            rv = int(resource_version)
-        except ValueError:
-            rv = -1
-        if rv < 0:
-            problem = f'invalid resourceVersion "{resource_version}"'
-        elif rv > self._rv:
-            problem = f"resourceVersion {rv} is newer than the store's ({self._rv})"
-        else:
-            return rv
-        raise ValidationError([("resourceVersion", problem)])
 
     def close(self) -> None:
         """End every open watch (their iterators stop); the store stays usable."""
@@ -508,31 +457,7 @@ def _random_uid() -> str:
     return str(uuid.uuid4())
 
 
-def _subject(state: _Kind, meta: Any) -> str:
-    name = meta.name or f"{meta.generate_name}*"
-    return f'{state.info.kind} "{name}"'
+if TYPE_CHECKING:
 
-
-def _namespace_issue(info: KindInfo) -> tuple[str, str]:
-    if info.namespaced:
-        return ("metadata.namespace", f"required: {info.kind} is namespaced")
-    return ("metadata.namespace", f"must be empty: {info.kind} is cluster-scoped")
-
-
-def _check_update(state: _Kind, new: Any, old: Any) -> None:
-    """Kubernetes' ObjectMeta update rules the store enforces: the uid is immutable and
-    no finalizer may be added to an object being deleted."""
-    issues = []
-    if new.uid and new.uid != old.uid:
-        issues.append(("metadata.uid", f'field is immutable (is "{old.uid}")'))
-    if old.deletion_timestamp is not None:
-        added = [f for f in new.finalizers if f not in old.finalizers]
-        if added:
-            issues.append(
-                (
-                    "metadata.finalizers",
-                    f"no new finalizers can be added if the object is being deleted, found {added}",
-                )
-            )
-    if issues:
-        raise ValidationError(issues, subject=_subject(state, new))
+    def _implements_store(store: MemoryStore) -> Store:
+        return store  # mypy checks that MemoryStore satisfies the Store protocol

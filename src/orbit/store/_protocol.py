@@ -2,7 +2,7 @@
 
 CRUD is synchronous (a store call never waits for anything but its own bookkeeping);
 watching is asynchronous. ``kind`` arguments accept an API class (``Pod``, which also
-types the result), a :class:`~orbit.api._meta.KindInfo`, or any name kubectl accepts
+types the result), a :class:`~orbit.api.KindInfo`, or any name kubectl accepts
 ("Pod", "pods", "po"). A backend may reuse :mod:`orbit.store._watch` (feeds, watch
 streams) and :mod:`orbit.store._index` (tables, indexes) as the memory store does.
 """
@@ -13,8 +13,7 @@ import builtins
 from collections.abc import Mapping
 from typing import Any, Generic, NamedTuple, Protocol, TypeAlias, TypeVar, overload
 
-from orbit.api._meta import KindInfo
-from orbit.api._selector import FieldSelector, LabelSelector, Selector
+from orbit.api import FieldSelector, KindInfo, LabelSelector, Selector
 
 from ._watch import Watch
 

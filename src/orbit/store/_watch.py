@@ -134,13 +134,13 @@ class Watch(Generic[T]):
     """
 
     __slots__ = (
-        "__weakref__",
         "_backlog",
         "_buffer",
         "_feed",
         "_limit",
         "_matches",
         "_state",
+        "_synthetic",
         "_waiter",
         "resource_version",
     )
@@ -157,7 +157,9 @@ class Watch(Generic[T]):
     ) -> None:
         """Start watching ``feed``: ``initial`` events first, then the ``replay``
         records that pass the filter, then live events. Only live events count against
-        ``limit``; the others are bounded by the kind's size and history."""
+        ``limit``; the others are bounded by the kind's size and history. ``initial``
+        events (the current state, as ADDED) leave ``resource_version`` alone: they are
+        not changes one could resume after."""
         self._feed = feed
         self._matches = matches
         self._limit = limit
@@ -165,6 +167,7 @@ class Watch(Generic[T]):
         self._waiter: anyio.Event | None = None
         self._buffer: deque[WatchEvent[T]] = deque()
         self._backlog: deque[WatchEvent[T]] = deque(initial)
+        self._synthetic = len(self._backlog)  # how many initial events are left
         for record in replay:
             event = self._filter(record)
             if event is not None:
@@ -213,6 +216,7 @@ class Watch(Generic[T]):
         if state == _CLOSED:
             self._state = _CLOSED
             self._backlog.clear()
+            self._synthetic = 0
             self._buffer.clear()
         waiter = self._waiter
         if waiter is not None:
@@ -238,6 +242,9 @@ class Watch(Generic[T]):
     async def __anext__(self) -> WatchEvent[T]:
         await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
+            if self._synthetic:
+                self._synthetic -= 1
+                return self._backlog.popleft()
             if self._backlog:
                 event = self._backlog.popleft()
             elif self._buffer:

@@ -1,0 +1,47 @@
+"""The public surface: every package's ``__all__`` is sorted and names exactly what the
+package exports (httpx's tests/test_exported_members.py)."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import orbit
+import orbit.api
+import orbit.store
+
+FIXED_TOP_LEVEL = {
+    "Cluster",
+    "load_manifests",
+    "dump",
+    "parse_quantity",
+    "Quantity",
+    "OrbitError",
+    "ValidationError",
+    "NotFound",
+    "AlreadyExists",
+    "Conflict",
+}
+
+
+@pytest.mark.parametrize("module", [orbit, orbit.api, orbit.store], ids=lambda m: m.__name__)
+def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
+    exported = module.__all__
+    assert exported == sorted(exported)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert set(exported) == public
+    for name in exported:
+        assert getattr(module, name) is not None
+
+
+def test_names_fixed_by_the_foundation_issue_stay_exported() -> None:
+    assert set(orbit.__all__) >= FIXED_TOP_LEVEL
+    assert issubclass(orbit.ValidationError, ValueError)
+    assert issubclass(orbit.NotFound, LookupError)
+    for name in ("ValidationError", "NotFound", "AlreadyExists", "Conflict"):
+        assert issubclass(getattr(orbit, name), orbit.OrbitError)
