@@ -10,6 +10,7 @@ kubectl names them ("Deployment", "deployment", "deployments", "deploy").
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -19,19 +20,21 @@ import anyio.abc
 import attrs
 
 from orbit.api import (
+    Decoded,
     Event,
     KindInfo,
     Namespace,
     ObjectMeta,
     Pod,
     decode_documents,
+    decode_object,
     dump,
     kind_info,
     lookup_kind,
+    prefixed,
     read_documents,
     three_way_merge,
 )
-from orbit.api import load_manifests as _load
 from orbit.clock import Clock, RealClock
 from orbit.errors import Issue, NotFound, UnsupportedKind, ValidationError
 from orbit.store import MemoryStore, Store, Watch
@@ -41,9 +44,20 @@ __all__ = ["LAST_APPLIED_ANNOTATION", "ApplyResult", "Cluster"]
 LAST_APPLIED_ANNOTATION = "orbit.dev/last-applied-configuration"
 """Where ``apply`` keeps the manifest it last applied, for the next three-way merge."""
 
+_log = logging.getLogger("orbit")
+
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 ApplyAction = Literal["created", "configured", "unchanged"]
+
+
+@attrs.frozen
+class _Plan:
+    """One object of an apply, decided but not yet stored."""
+
+    object: Any
+    live: Any | None  # the stored object it replaces, if any
+    warnings: tuple[str, ...]
 
 
 @attrs.frozen
@@ -129,60 +143,64 @@ class Cluster:
         """Create or update every object in ``source``, or none of them.
 
         ``source`` is anything :func:`orbit.load_manifests` takes. Every document is
-        decoded, defaulted and validated, and admitted (its namespace must exist or be
-        created by the same apply) before any is stored; any issue raises
-        :class:`~orbit.ValidationError` listing them all and leaves the store as it
-        was. Existing objects are updated by a three-way merge with the manifest
-        applied last time, so fields others set (replicas scaled by an autoscaler) are
-        kept unless the manifest names them.
+        decoded, defaulted, validated, admitted (its namespace must exist or be created
+        by the same apply) and merged with the live object before any is stored; any
+        issue raises :class:`~orbit.ValidationError` listing them all and leaves the
+        store as it was. Existing objects are updated by a three-way merge with the
+        manifest applied last time, so fields others set (replicas scaled by an
+        autoscaler) are kept unless the manifest names them. Warnings (unknown or
+        ignored fields) are logged and returned on each result.
         """
-        docs = read_documents(source)
-        objects, issues, warnings = decode_documents(docs)
+        decoded = decode_documents(read_documents(source))
+        issues = [issue for d in decoded for issue in d.issues]
+        plans: list[_Plan] = []
         if not issues:
-            objects, issues = self._admit(objects, [d.prefix for d in docs])
+            plans, issues = self._plan(decoded)
         if issues:
             raise ValidationError(issues)
+        for note in (w for d in decoded for w in d.warnings):
+            _log.warning("%s", note)
         # No await from here on: the whole batch lands atomically for other tasks.
-        results = [self._apply_one(obj) for obj in objects]
-        if warnings:
-            results = [attrs.evolve(r, warnings=tuple(warnings)) for r in results]
+        results = [self._commit(plan) for plan in plans]
         await anyio.lowlevel.checkpoint()
         return results
 
-    def _admit(self, objects: list[Any], prefixes: list[str]) -> tuple[list[Any], list[Issue]]:
+    def _plan(self, decoded: Sequence[Decoded]) -> tuple[list[_Plan], list[Issue]]:
+        """Admit every object and compute what it becomes, touching nothing."""
         issues: list[Issue] = []
-        admitted = []
+        plans: list[_Plan] = []
         seen: set[tuple[str, str, str]] = set()
-        new_namespaces = {o.metadata.name for o in objects if isinstance(o, Namespace)}
-        for obj, prefix in zip(objects, prefixes, strict=True):
-            where = f"{prefix}." if prefix else ""
-            info = kind_info(obj)
-            meta = obj.metadata
-            if not meta.name:
-                issues.append(Issue(f"{where}metadata.name", "Required value: apply needs a name"))
-            namespace = meta.namespace
-            if info.namespaced:
-                namespace = namespace or "default"
-                if namespace not in new_namespaces and not self._namespace_active(namespace):
-                    issues.append(
-                        Issue(
-                            f"{where}metadata.namespace",
-                            f'Not found: namespace "{namespace}" does not exist',
-                        )
-                    )
-            elif namespace:
-                issues.append(
-                    Issue(
-                        f"{where}metadata.namespace",
-                        f"Forbidden: {info.kind} is not namespaced",
-                    )
-                )
-            key = (info.kind, namespace, meta.name)
+        new_namespaces = {
+            d.object.metadata.name for d in decoded if isinstance(d.object, Namespace)
+        }
+        for doc in decoded:
+            prefix = doc.document.prefix
+            obj, problems = self._admit(doc.object, new_namespaces)
+            key = (obj.kind, obj.metadata.namespace, obj.metadata.name)
             if key in seen:
-                issues.append(Issue(f"{where}metadata.name", "Duplicate value: applied twice"))
+                problems.append(Issue("metadata.name", "Duplicate value: applied twice"))
             seen.add(key)
-            admitted.append(attrs.evolve(obj, metadata=attrs.evolve(meta, namespace=namespace)))
-        return admitted, issues
+            plan = None if problems else self._merge(obj, doc.warnings, problems)
+            issues.extend(Issue(prefixed(prefix, i.path), i.message) for i in problems)
+            if plan is not None:
+                plans.append(plan)
+        return plans, issues
+
+    def _admit(self, obj: Any, new_namespaces: set[str]) -> tuple[Any, list[Issue]]:
+        issues: list[Issue] = []
+        info = kind_info(obj)
+        meta = obj.metadata
+        if not meta.name:
+            issues.append(Issue("metadata.name", "Required value: apply needs a name"))
+        namespace = meta.namespace
+        if info.namespaced:
+            namespace = namespace or "default"
+            if namespace not in new_namespaces and not self._namespace_active(namespace):
+                message = f'Not found: namespace "{namespace}" does not exist'
+                issues.append(Issue("metadata.namespace", message))
+        elif namespace:
+            issues.append(Issue("metadata.namespace", f"Forbidden: {info.kind} is not namespaced"))
+        return attrs.evolve(obj, metadata=attrs.evolve(meta, namespace=namespace)), issues
 
     def _namespace_active(self, name: str) -> bool:
         try:
@@ -191,7 +209,9 @@ class Cluster:
             return False
         return namespace.metadata.deletion_timestamp is None
 
-    def _apply_one(self, obj: Any) -> ApplyResult:
+    def _merge(self, obj: Any, warnings: Sequence[str], issues: list[Issue]) -> _Plan | None:
+        """What ``obj`` becomes: itself when new, else the three-way merge with the live
+        object (validated again: fields kept from the live object take part)."""
         info = kind_info(obj)
         meta = obj.metadata
         manifest = dump(obj)
@@ -202,19 +222,32 @@ class Cluster:
         try:
             live = self.store.get(info, meta.name, meta.namespace)
         except NotFound:
-            created = self.store.create(desired)
-            return ApplyResult(info.kind, meta.namespace, meta.name, "created", created)
+            return _Plan(desired, None, tuple(warnings))
         last = json.loads(live.metadata.annotations.get(LAST_APPLIED_ANNOTATION, "{}"))
         new = dump(desired)
         new.pop("status", None)
-        merged = three_way_merge(dump(live), last, new)
-        (result,) = _load(merged)
-        if result == live:
-            return ApplyResult(info.kind, meta.namespace, meta.name, "unchanged", live)
-        updated = self.store.update(result)
+        merged, problems, _ = decode_object(three_way_merge(dump(live), last, new))
+        issues.extend(problems)
+        if merged is None or problems:
+            return None
+        return _Plan(merged, live, tuple(warnings))
+
+    def _commit(self, plan: _Plan) -> ApplyResult:
+        obj, live = plan.object, plan.live
+        info = kind_info(obj)
+        meta = obj.metadata
+
+        def result(action: ApplyAction, stored: Any) -> ApplyResult:
+            return ApplyResult(info.kind, meta.namespace, meta.name, action, stored, plan.warnings)
+
+        if live is None:
+            return result("created", self.store.create(obj))
+        if obj == live:
+            return result("unchanged", live)
+        updated = self.store.update(obj)
         if info.has_status and updated.status != live.status:
             updated = self.store.update_status(attrs.evolve(updated, status=live.status))
-        return ApplyResult(info.kind, meta.namespace, meta.name, "configured", updated)
+        return result("configured", updated)
 
     # -- read and delete -------------------------------------------------------------
 

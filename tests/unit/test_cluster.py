@@ -233,3 +233,26 @@ async def test_an_error_in_the_body_propagates_unwrapped() -> None:
     with pytest.raises(orbit.NotFound):
         async with orbit.Cluster() as cluster:
             await cluster.get("pod", "absent")
+
+
+async def test_warnings_belong_to_the_document_that_caused_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with orbit.Cluster() as cluster:
+        odd = configmap("odd", a="1")
+        odd["surprise"] = True
+        plain, flagged = await cluster.apply([configmap("plain"), odd])
+        assert plain.warnings == ()
+        assert flagged.warnings == ('[1] unknown field "surprise"',)
+        assert '[1] unknown field "surprise"' in caplog.text
+
+
+async def test_apply_accepts_yaml_text_and_paths(tmp_path: Any) -> None:
+    async with orbit.Cluster() as cluster:
+        text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-text}\ndata: {k: v}\n"
+        (created,) = await cluster.apply(text)
+        assert str(created) == "configmap/from-text created"
+        path = tmp_path / "cm.yaml"
+        path.write_text(text.replace("from-text", "from-file"))
+        (from_file,) = await cluster.apply(path)
+        assert from_file.object.data == {"k": "v"}

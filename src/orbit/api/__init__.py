@@ -98,11 +98,14 @@ from ._labels import Requirement as Requirement
 from ._labels import Selector as Selector
 from ._labels import SelectorOperator as SelectorOperator
 from ._labels import parse_selector as parse_selector
+from ._load import Decoded as Decoded
 from ._load import Document as Document
 from ._load import ManifestWarning as ManifestWarning
 from ._load import decode_documents as decode_documents
+from ._load import decode_object as decode_object
 from ._load import dump as dump
 from ._load import load_manifests as load_manifests
+from ._load import prefixed as prefixed
 from ._load import read_documents as read_documents
 from ._merge import three_way_merge as three_way_merge
 from ._meta import EMPTY_MAP as EMPTY_MAP
@@ -250,6 +253,7 @@ __all__ = [
     "DNS1035_LABEL_MAX_LENGTH",
     "DNS1123_LABEL_MAX_LENGTH",
     "DNS1123_SUBDOMAIN_MAX_LENGTH",
+    "Decoded",
     "Deployment",
     "DeploymentCondition",
     "DeploymentSpec",
@@ -396,6 +400,7 @@ __all__ = [
     "as_field_selector",
     "as_selector",
     "decode_documents",
+    "decode_object",
     "dump",
     "is_c_identifier",
     "is_config_map_key",
@@ -417,6 +422,7 @@ __all__ = [
     "parse_quantity",
     "parse_resource_list",
     "parse_selector",
+    "prefixed",
     "read_documents",
     "regex_error",
     "register_kind",

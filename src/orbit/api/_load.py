@@ -25,9 +25,12 @@ from ._meta import all_kinds, kind_for, kind_info, lookup_kind
 from ._validation import validate
 
 __all__ = [
+    "Decoded",
     "Document",
     "ManifestWarning",
     "decode_documents",
+    "decode_object",
+    "prefixed",
     "dump",
     "load_manifests",
     "read_documents",
@@ -120,31 +123,44 @@ def _kind_issue(api_version: str, kind: str) -> Issue:
     )
 
 
-def _decode_one(doc: Document, ctx: DecodeContext) -> Any | None:
-    data = doc.data
+@attrs.frozen
+class Decoded:
+    """The outcome of decoding one document: the object (``None`` if it could not be
+    built at all), its issues and its warnings, paths prefixed with the document's
+    place in the source."""
+
+    document: Document
+    object: Any | None
+    issues: tuple[Issue, ...]
+    warnings: tuple[str, ...]
+
+
+def decode_object(data: Any) -> tuple[Any | None, list[Issue], list[str]]:
+    """Decode and validate one manifest dict: (object or None, issues, warnings)."""
+    ctx = DecodeContext()
     if not isinstance(data, Mapping):
         ctx.issue("", f"a manifest must be an object, not {type(data).__name__}")
-        return None
+        return None, ctx.issues, ctx.warnings
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if not isinstance(api_version, str) or not api_version:
         ctx.issue("apiVersion", "Required value")
     if not isinstance(kind, str) or not kind:
         ctx.issue("kind", "Required value")
     if ctx.issues:
-        return None
+        return None, ctx.issues, ctx.warnings
     assert isinstance(api_version, str)
     assert isinstance(kind, str)
     info = kind_for(api_version, kind)
     if info is None:
-        ctx.issues.append(_kind_issue(api_version, kind))
-        return None
+        return None, [_kind_issue(api_version, kind)], ctx.warnings
     body = {key: value for key, value in data.items() if key not in ("apiVersion", "kind")}
     obj = decode_into(info.cls, body, "", ctx)
     ctx.issues.extend(validate(obj))
-    return obj
+    return obj, ctx.issues, ctx.warnings
 
 
-def _prefixed(prefix: str, path: str) -> str:
+def prefixed(prefix: str, path: str) -> str:
+    """A field path inside the document at ``prefix`` (``[2]`` + ``spec`` -> ``[2].spec``)."""
     if not prefix:
         return path
     if not path:
@@ -152,20 +168,20 @@ def _prefixed(prefix: str, path: str) -> str:
     return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
-def decode_documents(docs: Sequence[Document]) -> tuple[list[Any], list[Issue], list[str]]:
-    """Decode and validate every document; return the objects, every issue and every
-    warning (paths carry the document prefix)."""
-    objects: list[Any] = []
-    issues: list[Issue] = []
-    notes: list[str] = []
+def decode_documents(docs: Sequence[Document]) -> list[Decoded]:
+    """Decode and validate every document (paths carry the document prefix)."""
+    results = []
     for doc in docs:
-        ctx = DecodeContext()
-        obj = _decode_one(doc, ctx)
-        issues.extend(Issue(_prefixed(doc.prefix, i.path), i.message) for i in ctx.issues)
-        notes.extend(f"{doc.prefix}{' ' if doc.prefix else ''}{w}" for w in ctx.warnings)
-        if obj is not None:
-            objects.append(obj)
-    return objects, issues, notes
+        obj, issues, notes = decode_object(doc.data)
+        results.append(
+            Decoded(
+                document=doc,
+                object=obj,
+                issues=tuple(Issue(prefixed(doc.prefix, i.path), i.message) for i in issues),
+                warnings=tuple(f"{doc.prefix} {w}" if doc.prefix else w for w in notes),
+            )
+        )
+    return results
 
 
 def load_manifests(source: Any, *, on_warning: Callable[[str], None] | None = None) -> list[Any]:
@@ -182,15 +198,16 @@ def load_manifests(source: Any, *, on_warning: Callable[[str], None] | None = No
         ValidationError: listing every issue of every document; nothing is returned
             unless every document is valid.
     """
-    objects, issues, notes = decode_documents(read_documents(source))
-    for note in notes:
+    decoded = decode_documents(read_documents(source))
+    for note in (w for d in decoded for w in d.warnings):
         if on_warning is not None:
             on_warning(note)
         else:
             warnings.warn(note, ManifestWarning, stacklevel=2)
+    issues = [issue for d in decoded for issue in d.issues]
     if issues:
         raise ValidationError(issues)
-    return objects
+    return [d.object for d in decoded]
 
 
 def dump(obj: Any) -> dict[str, Any]:
