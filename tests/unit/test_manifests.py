@@ -16,6 +16,7 @@ from orbit.api import (
     Job,
     Pod,
     Quantity,
+    Secret,
     Service,
 )
 
@@ -311,3 +312,34 @@ def _pod(spec: dict[str, Any]) -> Pod:
     (pod,) = orbit.load_manifests(_pod_manifest(spec))
     assert isinstance(pod, Pod)
     return pod
+
+
+def test_a_value_the_decoder_rejected_is_not_reported_again_by_validation() -> None:
+    manifest = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "maxReplicas": 3,
+            "metrics": [{"type": "Foo"}],
+        },
+    }
+    with pytest.raises(orbit.ValidationError) as caught:
+        orbit.load_manifests(manifest)
+    assert [i.path for i in caught.value.issues] == ["spec.metrics[0].type"]
+    assert caught.value.issues[0].message.startswith('Unsupported value: "Foo"')
+
+
+def test_secret_data_may_wrap_over_lines() -> None:
+    wrapped = "aGVsbG8g\nd29ybGQ=\n"
+    (secret,) = orbit.load_manifests(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "data": {"greeting": wrapped},
+        }
+    )
+    assert isinstance(secret, Secret)
+    assert secret.decoded_data() == {"greeting": b"hello world"}

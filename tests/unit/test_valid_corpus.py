@@ -17,7 +17,9 @@ FILES = sorted(CORPUS.glob("*.yaml"))
 
 def expected_warnings(path: Path) -> list[str]:
     prefix = "# warn: "
-    return [line[len(prefix) :] for line in path.read_text().splitlines() if line.startswith(prefix)]
+    return [
+        line[len(prefix) :] for line in path.read_text().splitlines() if line.startswith(prefix)
+    ]
 
 
 def test_the_corpus_covers_every_kind_orbit_runs() -> None:

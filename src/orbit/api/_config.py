@@ -25,7 +25,11 @@ __all__ = [
 
 
 def _decode_all(data: Mapping[str, str]) -> dict[str, bytes]:
-    return {key: base64.b64decode(value, validate=True) for key, value in data.items()}
+    """Decode base64 values; line breaks are allowed (as Go's decoder allows them)."""
+    return {
+        key: base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+        for key, value in data.items()
+    }
 
 
 @register_kind("v1", plural="configmaps", short_names=("cm",))

@@ -155,8 +155,15 @@ def decode_object(data: Any) -> tuple[Any | None, list[Issue], list[str]]:
         return None, [_kind_issue(api_version, kind)], ctx.warnings
     body = {key: value for key, value in data.items() if key not in ("apiVersion", "kind")}
     obj = decode_into(info.cls, body, "", ctx)
-    ctx.issues.extend(validate(obj))
+    decode_paths = [issue.path for issue in ctx.issues]
+    ctx.issues.extend(i for i in validate(obj) if not _under_any(i.path, decode_paths))
     return obj, ctx.issues, ctx.warnings
+
+
+def _under_any(path: str, roots: Sequence[str]) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one: a field the decoder already
+    rejected keeps its default, and validating that default would report it twice."""
+    return any(path == root or path.startswith((f"{root}.", f"{root}[")) for root in roots)
 
 
 def prefixed(prefix: str, path: str) -> str:

@@ -107,7 +107,7 @@ def _validate_target(target: MetricTarget, path: str, *, source: str) -> list[Is
         "Value": target.value is not None,
         "AverageValue": target.average_value is not None,
     }
-    if target.type in allowed and not given[target.type]:
+    if target.type in allowed and not given[target.type] and source != "Pods":
         where = child(path, _TARGET_FIELDS[target.type])
         issues.append(required(where, f"must be set when `type` is '{target.type}'"))
     return issues
@@ -127,6 +127,9 @@ def _validate_source(metric: MetricSpec, path: str) -> list[Issue]:
     elif metric.pods is not None and metric.type == "Pods":
         issues.extend(_validate_identifier(metric.pods.metric, child(path, "metric")))
         issues.extend(_validate_target(metric.pods.target, child(path, "target"), source="Pods"))
+        if metric.pods.target.average_value is None:
+            where = child(child(path, "target"), "averageValue")
+            issues.append(required(where, "must specify a positive target averageValue"))
     elif metric.external is not None and metric.type == "External":
         issues.extend(_validate_identifier(metric.external.metric, child(path, "metric")))
         issues.extend(

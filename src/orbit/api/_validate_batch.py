@@ -2,11 +2,12 @@
 
 A Job's pods must restart ``OnFailure`` or ``Never``; counts are non-negative; an
 Indexed Job needs ``completions``; per-index backoff needs Indexed mode; a pod failure
-policy's rules each match exit codes or pod conditions. orbit generates a Job's
-selector from its uid unless ``manualSelector`` is true, in which case the selector is
-required and must match the template. A CronJob's schedule and time zone are checked by
-the same parser its controller runs (``_cron``), and its ``jobTemplate`` is validated
-as a Job spec at ``spec.jobTemplate.spec``.
+policy's rules each match exit codes or pod conditions. As in Kubernetes, a Job's
+selector is generated unless ``manualSelector`` is true, in which case the selector is
+required and must match the template (a selector given anyway must match it too). A
+CronJob's schedule and time zone are checked by the same parser its controller runs
+(``_cron``), and its ``jobTemplate`` is validated as a Job spec at
+``spec.jobTemplate.spec``.
 """
 
 from __future__ import annotations

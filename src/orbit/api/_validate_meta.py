@@ -44,7 +44,6 @@ __all__ = [
     "invalid_omit",
     "nonnegative",
     "not_found",
-    "positive",
     "required",
     "show",
     "too_long",
@@ -130,15 +129,6 @@ def nonnegative(value: int | None, path: str) -> list[Issue]:
     if value is None or value >= 0:
         return []
     return [invalid(path, value, "must be greater than or equal to 0")]
-
-
-def positive(
-    value: int | None, path: str, message: str = "must be greater than zero"
-) -> list[Issue]:
-    """A count that must be at least 1 (``None`` means unset: valid)."""
-    if value is None or value > 0:
-        return []
-    return [invalid(path, value, message)]
 
 
 def validate_name(value: str, path: str, rule: NameRule = is_dns1123_subdomain) -> list[Issue]:

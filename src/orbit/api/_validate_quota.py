@@ -27,6 +27,7 @@ from ._validate_meta import (
 )
 from ._validate_resources import (
     is_overcommit_allowed,
+    is_standard_quota_resource,
     limit_range_resource_name_issues,
     quota_resource_name_issues,
     validate_resource_list,
@@ -54,7 +55,7 @@ def _validate_resource_quota(quota: ResourceQuota) -> list[Issue]:
     scopes = list(spec.scopes)
     for scope in scopes:
         supported = _SCOPE_RESOURCES.get(scope, _COMPUTE_SCOPE_RESOURCES)
-        if any("/" not in name and name not in supported for name in spec.hard):
+        if any(is_standard_quota_resource(n) and n not in supported for n in spec.hard):
             detail = "unsupported scope applied to resource"
             issues.append(invalid("spec.scopes", scopes, detail))
     for pair in _CONFLICTING_SCOPES:

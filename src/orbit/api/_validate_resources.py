@@ -24,6 +24,7 @@ __all__ = [
     "is_overcommit_allowed",
     "limit_range_resource_name_issues",
     "quantity_value_issues",
+    "is_standard_quota_resource",
     "quota_resource_name_issues",
     "validate_resource_list",
 ]
@@ -64,19 +65,23 @@ def container_resource_name_issues(name: str, path: str) -> list[Issue]:
     """Kubernetes' ``validateContainerResourceName``: ``cpu``, ``memory``,
     ``ephemeral-storage``, ``hugepages-<size>`` or an extended resource."""
     messages = _resource_name_messages(name, _STANDARD)
-    if not messages:
-        if "/" not in name:
-            if name not in _COMPUTE and not _is_hugepages(name, ("hugepages-",)):
-                messages.append("must be a standard resource for containers")
-        elif "kubernetes.io/" not in name and not is_extended_resource_name(name):
-            messages.append("doesn't follow extended resource name standard")
+    if "/" not in name:
+        if name not in _COMPUTE and not _is_hugepages(name, ("hugepages-",)):
+            messages.append("must be a standard resource for containers")
+    elif "kubernetes.io/" not in name and not is_extended_resource_name(name):
+        messages.append("doesn't follow extended resource name standard")
     return [invalid(path, name, msg) for msg in messages]
+
+
+def is_standard_quota_resource(name: str) -> bool:
+    """Kubernetes' ``IsStandardQuotaResourceName``."""
+    return name in _QUOTA or _is_hugepages(name)
 
 
 def quota_resource_name_issues(name: str, path: str) -> list[Issue]:
     """Kubernetes' ``ValidateResourceQuotaResourceName``."""
     messages = _resource_name_messages(name, _STANDARD)
-    if not messages and "/" not in name and name not in _QUOTA and not _is_hugepages(name):
+    if "/" not in name and not is_standard_quota_resource(name):
         messages.append("must be a standard resource for quota")
     return [invalid(path, name, msg) for msg in messages]
 
