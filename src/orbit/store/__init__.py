@@ -4,6 +4,8 @@
 every backend implements. CRUD is synchronous, watching asynchronous.
 """
 
+from ._events import EventRecorder as EventRecorder
+from ._events import reference_to as reference_to
 from ._memory import MemoryStore as MemoryStore
 from ._protocol import FieldSelectorLike as FieldSelectorLike
 from ._protocol import KindRef as KindRef
@@ -15,6 +17,7 @@ from ._watch import Watch as Watch
 from ._watch import WatchEvent as WatchEvent
 
 __all__ = [
+    "EventRecorder",
     "EventType",
     "FieldSelectorLike",
     "KindRef",
@@ -24,4 +27,5 @@ __all__ = [
     "Store",
     "Watch",
     "WatchEvent",
+    "reference_to",
 ]
