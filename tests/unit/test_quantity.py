@@ -686,14 +686,18 @@ def test_resource_list_reports_every_issue_with_its_path() -> None:
         ),
         Issue(
             f"{LIMITS}[Example.com/x]",
-            'invalid resource name "Example.com/x": prefix part must be a lowercase RFC 1123'
-            " subdomain (lower case alphanumeric characters, '-' or '.', starting and ending"
-            " with an alphanumeric character)",
+            'invalid resource name "Example.com/x": prefix part a lowercase RFC 1123 subdomain'
+            " must consist of lower case alphanumeric characters, '-' or '.', and must start"
+            " and end with an alphanumeric character (e.g. 'example.com', regex used for"
+            " validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
         ),
         Issue(
             f"{LIMITS}[a/b/c]",
-            'invalid resource name "a/b/c": must be a qualified name with an optional DNS'
-            " subdomain prefix and '/'",
+            'invalid resource name "a/b/c": a qualified name must consist of alphanumeric'
+            " characters, '-', '_' or '.', and must start and end with an alphanumeric"
+            " character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for"
+            " validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS"
+            " subdomain prefix and '/' (e.g. 'example.com/MyName')",
         ),
         Issue(f"{LIMITS}.ephemeral-storage", 'invalid quantity "null"'),
     ]

@@ -35,6 +35,8 @@ from typing import Any, Final, TypeAlias, final
 
 from orbit.errors import Issue, ValidationError
 
+from ._names import is_qualified_name
+
 __all__ = [
     "CPU",
     "EPHEMERAL_STORAGE",
@@ -373,52 +375,17 @@ def parse_quantity(text: str | int | float) -> Decimal:
 
 # --- resource lists --------------------------------------------------------------------
 
-_QNAME_RE: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_DNS1123_SUBDOMAIN_RE: Final = re.compile(
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-)
-
-
-def _qualified_name_errors(name: str) -> list[str]:
-    """Kubernetes' ``IsQualifiedName``: ``[prefix/]name``, prefix a DNS-1123 subdomain."""
-    parts = name.split("/")
-    if len(parts) > 2:
-        return ["must be a qualified name with an optional DNS subdomain prefix and '/'"]
-    errors = []
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errors.append("prefix part must be non-empty")
-        elif len(prefix) > 253:
-            errors.append("prefix part must be no more than 253 characters")
-        elif not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
-            errors.append(
-                "prefix part must be a lowercase RFC 1123 subdomain (lower case alphanumeric"
-                " characters, '-' or '.', starting and ending with an alphanumeric character)"
-            )
-    short = parts[-1]
-    if not short:
-        errors.append("name part must be non-empty")
-    elif len(short) > 63:
-        errors.append("name part must be no more than 63 characters")
-    elif not _QNAME_RE.fullmatch(short):
-        errors.append(
-            "name part must consist of alphanumeric characters, '-', '_' or '.', and must"
-            " start and end with an alphanumeric character"
-        )
-    return errors
-
 
 def is_extended_resource_name(name: str) -> bool:
     """Whether ``name`` is an extended resource (``nvidia.com/gpu``): qualified, with a
     domain outside ``kubernetes.io/``, and not a quota ``requests.`` name."""
     if "/" not in name or "kubernetes.io/" in name or name.startswith("requests."):
         return False
-    return not _qualified_name_errors(f"requests.{name}")
+    return not is_qualified_name(f"requests.{name}")
 
 
 def _resource_name_errors(name: str, standard_names: frozenset[str]) -> list[str]:
-    errors = _qualified_name_errors(name)
+    errors = is_qualified_name(name)
     if errors or "/" in name:
         return errors
     if name in standard_names or (name.startswith(HUGEPAGES_PREFIX) and name != HUGEPAGES_PREFIX):

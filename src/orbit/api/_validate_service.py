@@ -51,14 +51,7 @@ def _is_ip(text: str) -> bool:
 
 def _validate_port(port: ServicePort, path: str, *, name_required: bool) -> list[Issue]:
     """Kubernetes' ``validateServicePort`` (name uniqueness is checked by the caller)."""
-    issues: list[Issue] = []
-    if name_required and not port.name:
-        issues.append(required(child(path, "name")))
-    elif port.name:
-        issues.extend(
-            invalid(child(path, "name"), port.name, m) for m in is_dns1123_label(port.name)
-        )
-    issues.extend(invalid(child(path, "port"), port.port, m) for m in is_valid_port_num(port.port))
+    issues = _validate_name_and_number(port.name, port.port, path, name_required=name_required)
     target, where = port.target_port, child(path, "targetPort")
     if isinstance(target, int):
         issues.extend(invalid(where, target, msg) for msg in is_valid_port_num(target))
@@ -155,14 +148,19 @@ def _validate_address(address: EndpointAddress, path: str) -> list[Issue]:
 
 
 def _validate_endpoint_port(port: EndpointPort, path: str, *, name_required: bool) -> list[Issue]:
+    return _validate_name_and_number(port.name, port.port, path, name_required=name_required)
+
+
+def _validate_name_and_number(
+    name: str, number: int, path: str, *, name_required: bool
+) -> list[Issue]:
+    """A port's name (a DNS-1123 label, required when there are several) and number."""
     issues: list[Issue] = []
-    if name_required and not port.name:
+    if name_required and not name:
         issues.append(required(child(path, "name")))
-    elif port.name:
-        issues.extend(
-            invalid(child(path, "name"), port.name, m) for m in is_dns1123_label(port.name)
-        )
-    issues.extend(invalid(child(path, "port"), port.port, m) for m in is_valid_port_num(port.port))
+    elif name:
+        issues.extend(invalid(child(path, "name"), name, m) for m in is_dns1123_label(name))
+    issues.extend(invalid(child(path, "port"), number, m) for m in is_valid_port_num(number))
     return issues
 
 
