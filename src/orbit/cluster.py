@@ -1,17 +1,17 @@
 """``Cluster``: orbit's composition root and its public verbs.
 
 A Cluster owns the store, the clock and one anyio task group in which every control
-loop runs; leaving ``async with Cluster() as cluster`` stops them all. Its verbs are
-what kubectl is to Kubernetes: ``apply`` (validate every document, then store them all
-or none), ``get``, ``list``, ``delete``, ``watch``, ``events``. Kinds are named as
-kubectl names them ("Deployment", "deployment", "deployments", "deploy").
+loop (for now: the scheduler) runs; leaving ``async with Cluster() as cluster`` stops
+them all. Its verbs are what kubectl is to Kubernetes: ``apply`` (validate every
+document, then store them all or none), ``get``, ``list``, ``delete``, ``watch``,
+``events``. Kinds are named as kubectl names them ("Deployment", "deploy").
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -36,7 +36,9 @@ from orbit.api import (
     three_way_merge,
 )
 from orbit.clock import Clock, RealClock
+from orbit.controllers import Scheduler
 from orbit.errors import Issue, NotFound, UnsupportedKind, ValidationError
+from orbit.scheduling import Frameworks, Profile, Registry
 from orbit.store import MemoryStore, Store, Watch
 
 __all__ = ["LAST_APPLIED_ANNOTATION", "ApplyResult", "Cluster"]
@@ -105,9 +107,16 @@ class Cluster:
         store: Store | None = None,
         clock: Clock | None = None,
         seed: int | None = None,
+        scheduler_profiles: Iterable[Profile] | None = None,
+        scheduler_registry: Registry | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
+        self.scheduler = Scheduler(
+            self.store,
+            self.clock,
+            frameworks=Frameworks(scheduler_profiles, registry=scheduler_registry, seed=seed or 0),
+        )
         self._task_group: anyio.abc.TaskGroup | None = None
         for name in INITIAL_NAMESPACES:
             self._ensure_namespace(name)
@@ -121,6 +130,11 @@ class Cluster:
     async def __aenter__(self) -> Self:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
+        try:
+            await self._task_group.start(self.scheduler.run)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(

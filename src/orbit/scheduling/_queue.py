@@ -139,6 +139,17 @@ class SchedulingQueue:
                 return item
         return None
 
+    def take(self, key: PodKey) -> QueuedPod | None:
+        """Take a specific pod out of whatever queue it waits in, as if popped (the
+        scheduler schedules a gang's members together)."""
+        item = self._items.pop(key, None)
+        if item is None:
+            return None
+        self._where.pop(key, None)
+        self._unschedulable.pop(key, None)
+        self._in_flight[key] = item
+        return item
+
     def done(self, key: PodKey) -> None:
         """The popped pod was bound (or given up): it leaves the queue."""
         self._in_flight.pop(key, None)

@@ -133,3 +133,18 @@ def test_every_pod_is_in_exactly_one_place(ops: list[tuple[str, int, int]]) -> N
             in_flight = [i for i in in_flight if i.pod.metadata.name != name]
         queued = sorted(i.pod.metadata.name for i in queue.pending())
         assert queued == sorted(live)
+
+
+def test_take_removes_a_pod_from_wherever_it_waits() -> None:
+    queue = SchedulingQueue()
+    queue.add(pod("a"), now=0.0)
+    queue.add(pod("b"), now=0.0)
+    first = queue.pop(now=0.0)
+    assert first is not None
+    queue.requeue_unschedulable(first, now=0.0)
+    taken = queue.take(first.key)
+    assert taken is first
+    assert queue.take(first.key) is None
+    assert queue.counts() == {"active": 1, "backoff": 0, "unschedulable": 0, "in_flight": 1}
+    queue.done(first.key)
+    assert [i.pod.metadata.name for i in queue.pending()] == ["b"]

@@ -1,0 +1,9 @@
+"""orbit's control loops: each a reconcile step plus the loop that feeds it from store
+watches. Controllers read and write only the store; they never call a runtime."""
+
+from ._scheduler import GANG_ANNOTATION as GANG_ANNOTATION
+from ._scheduler import GANG_MIN_ANNOTATION as GANG_MIN_ANNOTATION
+from ._scheduler import Scheduler as Scheduler
+from ._scheduler import gang_of as gang_of
+
+__all__ = ["GANG_ANNOTATION", "GANG_MIN_ANNOTATION", "Scheduler", "gang_of"]

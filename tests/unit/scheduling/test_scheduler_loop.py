@@ -1,0 +1,134 @@
+"""The scheduler loop inside a Cluster: pending pods in the store get bound, pods that
+fit nowhere get Kubernetes' condition and event and wait for a change that may help,
+gangs go all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+from sched_harness import make_node, make_pod
+
+import orbit
+from orbit.api import Pod
+from orbit.controllers import GANG_ANNOTATION, GANG_MIN_ANNOTATION
+
+pytestmark = pytest.mark.anyio
+
+
+async def until(check: Callable[[], Any], timeout_s: float = 5.0) -> Any:
+    """Poll (yielding to the loop) until ``check()`` is truthy; return its value."""
+    with anyio.fail_after(timeout_s):
+        while not (value := check()):
+            await anyio.lowlevel.checkpoint()
+        return value
+
+
+def node_of(cluster: orbit.Cluster, name: str) -> str:
+    pod: Pod = cluster.store.get(Pod, name, "default")
+    return pod.spec.node_name
+
+
+async def test_pending_pods_are_bound_with_condition_and_event() -> None:
+    async with orbit.Cluster(seed=1) as cluster:
+        cluster.store.create(make_node("n1", cpu="2"))
+        cluster.store.create(make_node("n2", cpu="2"))
+        for i in range(3):
+            cluster.store.create(make_pod(f"p{i}", cpu="1"))
+        await until(lambda: all(node_of(cluster, f"p{i}") for i in range(3)))
+        pod = await cluster.get("pod", "p0")
+        condition = pod.status.condition("PodScheduled")
+        assert condition is not None
+        assert condition.status == "True"
+        events = await cluster.events(involved=pod)
+        assert [e.reason for e in events] == ["Scheduled"]
+        assert events[0].message == f"Successfully assigned default/p0 to {pod.spec.node_name}"
+        placed = [node_of(cluster, f"p{i}") for i in range(3)]
+        assert sorted(placed.count(n) for n in ("n1", "n2")) == [1, 2]
+
+
+async def test_a_pod_that_fits_nowhere_waits_then_runs_when_a_node_arrives() -> None:
+    async with orbit.Cluster() as cluster:
+        cluster.store.create(make_node("small", cpu="1"))
+        cluster.store.create(make_node("tainted", cpu="8", taints=["gpu=true:NoSchedule"]))
+        cluster.store.create(make_pod("big", cpu="4"))
+
+        def failed() -> Any:
+            pod = cluster.store.get(Pod, "big", "default")
+            condition = pod.status.condition("PodScheduled")
+            return condition if condition and condition.status == "False" else None
+
+        condition = await until(failed)
+        assert condition.reason == "Unschedulable"
+        # kube-scheduler's words; preemption, when enabled, appends its own sentence
+        assert condition.message.startswith(
+            "0/2 nodes are available: 1 Insufficient cpu, "
+            "1 node(s) had untolerated taint {gpu: true}."
+        )
+        events = await cluster.events(involved=await cluster.get("pod", "big"))
+        assert [e.reason for e in events] == ["FailedScheduling"]
+        assert events[0].type == "Warning"
+        cluster.store.create(make_node("large", cpu="8"))
+        assert await until(lambda: node_of(cluster, "big")) == "large"
+
+
+async def test_pods_of_other_schedulers_are_left_alone() -> None:
+    async with orbit.Cluster() as cluster:
+        cluster.store.create(make_node("n1"))
+        cluster.store.create(make_pod("mine"))
+        cluster.store.create(make_pod("theirs", scheduler_name="someone-else"))
+        await until(lambda: node_of(cluster, "mine"))
+        await anyio.sleep(0.05)
+        assert node_of(cluster, "theirs") == ""
+
+
+async def test_deleting_a_pod_frees_room_for_a_parked_one() -> None:
+    async with orbit.Cluster() as cluster:
+        cluster.store.create(make_node("n1", cpu="2"))
+        cluster.store.create(make_pod("first", cpu="2"))
+        await until(lambda: node_of(cluster, "first"))
+        cluster.store.create(make_pod("second", cpu="2"))
+        await until(lambda: cluster.scheduler.queue.counts()["unschedulable"] == 1)
+        cluster.store.delete(Pod, "first", "default")
+        assert await until(lambda: node_of(cluster, "second")) == "n1"
+
+
+def gang_pod(name: str, gang: str, minimum: int, cpu: str = "2") -> Pod:
+    return make_pod(
+        name,
+        cpu=cpu,
+        annotations={GANG_ANNOTATION: gang, GANG_MIN_ANNOTATION: str(minimum)},
+    )
+
+
+async def test_a_gang_is_placed_all_or_nothing() -> None:
+    async with orbit.Cluster() as cluster:
+        for i in range(3):
+            cluster.store.create(make_node(f"n{i}", cpu="2"))
+        for i in range(4):  # 4 members of 2 cpu on 3 nodes of 2 cpu: cannot all fit
+            cluster.store.create(gang_pod(f"train-{i}", "train", minimum=4))
+        await until(lambda: cluster.scheduler.queue.counts()["unschedulable"] == 4)
+        assert all(node_of(cluster, f"train-{i}") == "" for i in range(4))
+        pod = await cluster.get("pod", "train-0")
+        condition = pod.status.condition("PodScheduled")
+        assert condition is not None
+        assert condition.message.startswith("gang default/train: only 3 of 4 members fit")
+        cluster.store.create(make_node("n3", cpu="2"))
+        await until(lambda: all(node_of(cluster, f"train-{i}") for i in range(4)))
+        assert sorted(node_of(cluster, f"train-{i}") for i in range(4)) == ["n0", "n1", "n2", "n3"]
+
+
+async def test_a_gang_waits_for_its_minimum_members() -> None:
+    async with orbit.Cluster() as cluster:
+        cluster.store.create(make_node("n0", cpu="8"))
+        cluster.store.create(gang_pod("a", "pair", minimum=2, cpu="1"))
+        await until(lambda: cluster.scheduler.queue.counts()["unschedulable"] == 1)
+        pod = await cluster.get("pod", "a")
+        condition = pod.status.condition("PodScheduled")
+        assert condition is not None
+        assert condition.message == "gang default/pair: waiting for members (1 of 2 pending)"
+        cluster.store.create(gang_pod("b", "pair", minimum=2, cpu="1"))
+        await until(lambda: node_of(cluster, "a") and node_of(cluster, "b"))
