@@ -66,6 +66,15 @@ def gang_of(pod: Pod) -> tuple[str, int] | None:
     return f"{pod.metadata.namespace}/{name}", minimum
 
 
+def _scheduling_view(node: Node | None) -> object:
+    """What of a node the scheduler reads: a change elsewhere (a heartbeat's timestamps)
+    does not rebuild the snapshot."""
+    if node is None:
+        return None
+    meta = node.metadata
+    return (meta.labels, meta.annotations, node.spec, node.status.allocatable)
+
+
 def _pending(pod: Pod) -> bool:
     return (
         not pod.spec.node_name
@@ -100,6 +109,7 @@ class Scheduler:
         self.snapshot = Snapshot()
         self.queue = SchedulingQueue()
         self._wake = anyio.Event()
+        self._node_changes: dict[str, Node | None] = {}
         self.attempts = 0  # scheduling cycles run (for metrics and tests)
 
     # -- wiring ---------------------------------------------------------------------
@@ -146,16 +156,43 @@ class Scheduler:
         self._wake.set()
 
     def _on_node(self, event_type: str, node: Node) -> None:
+        """Node changes are applied in batches before the next cycle: a burst of new
+        nodes costs one snapshot rebuild, not one per node."""
         name = node.metadata.name
-        if event_type == "DELETED":
-            self.snapshot.remove_node(name)
-        elif name in self.snapshot:
-            self.snapshot.update_node(node)
+        self._node_changes[name] = None if event_type == "DELETED" else node
+        self._poke()
+
+    def _apply_node_changes(self) -> None:
+        changes, self._node_changes = self._node_changes, {}
+        relevant = {
+            name: node
+            for name, node in changes.items()
+            if node is None or _scheduling_view(node) != _scheduling_view(self._node(name))
+        }
+        if not relevant:
+            return
+        if len(relevant) == 1:
+            ((name, node),) = relevant.items()
+            if node is None:
+                self.snapshot.remove_node(name)
+            elif name in self.snapshot:
+                self.snapshot.update_node(node)
+            else:
+                self.snapshot.add_node(node)
         else:
-            self.snapshot.add_node(node)
-        if event_type != "DELETED":
-            self.queue.move_all_to_active(self.clock.monotonic())
-            self._poke()
+            nodes = {info.name: info.node for info in self.snapshot}
+            for name, node in relevant.items():
+                if node is None:
+                    nodes.pop(name, None)
+                else:
+                    nodes[name] = node
+            placed = [info.pod for info in self.snapshot.pods() if info.pod.spec.node_name in nodes]
+            self.snapshot = Snapshot(nodes.values(), placed)
+        self.queue.move_all_to_active(self.clock.monotonic())
+
+    def _node(self, name: str) -> Node | None:
+        info = self.snapshot.get(name)
+        return info.node if info is not None else None
 
     def _on_pod(self, event_type: str, pod: Pod) -> None:
         key = (pod.metadata.namespace, pod.metadata.name)
@@ -179,6 +216,7 @@ class Scheduler:
 
     async def _schedule_forever(self) -> None:
         while True:
+            self._apply_node_changes()
             item = self.queue.pop(self.clock.monotonic())
             if item is None:
                 await self._wait()
