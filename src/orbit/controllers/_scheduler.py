@@ -288,7 +288,7 @@ class Scheduler:
             self.queue.delete(item.key)
             return
         nominated = result.nominated_node_name if result is not None else ""
-        for victim in getattr(result, "victims", ()) if result is not None else ():
+        for victim in result.victims if result is not None else ():
             self._evict(victim, current)
         updated = self._set_condition(current, "False", "Unschedulable", message, nominated)
         self.recorder.record(updated, "Warning", "FailedScheduling", message)

@@ -132,3 +132,24 @@ async def test_a_gang_waits_for_its_minimum_members() -> None:
         assert condition.message == "gang default/pair: waiting for members (1 of 2 pending)"
         cluster.store.create(gang_pod("b", "pair", minimum=2, cpu="1"))
         await until(lambda: node_of(cluster, "a") and node_of(cluster, "b"))
+
+
+async def test_a_higher_priority_pod_preempts_a_lower_one() -> None:
+    async with orbit.Cluster() as cluster:
+        cluster.store.create(make_node("n1", cpu="2"))
+        cluster.store.create(make_pod("batch", cpu="2", priority=0))
+        await until(lambda: node_of(cluster, "batch"))
+        cluster.store.create(make_pod("urgent", cpu="2", priority=1000))
+
+        def victim_terminating() -> bool:
+            victim: Pod = cluster.store.get(Pod, "batch", "default")
+            return victim.metadata.deletion_timestamp is not None
+
+        await until(victim_terminating)
+        urgent = await cluster.get("pod", "urgent")
+        assert urgent.status.nominated_node_name == "n1"
+        reasons = [e.reason for e in await cluster.events()]
+        assert "Preempted" in reasons
+        # the node agent (a later milestone) finishes the graceful deletion:
+        cluster.store.delete(Pod, "batch", "default", grace_period_s=0)
+        assert await until(lambda: node_of(cluster, "urgent")) == "n1"
