@@ -45,6 +45,7 @@ from orbit.scheduling import (
     SchedulingQueue,
     Snapshot,
     bound_pod,
+    place_batch,
 )
 from orbit.store import EventRecorder, Store
 
@@ -92,6 +93,9 @@ class Scheduler:
         clock: for timestamps and backoff (the queue's time is ``clock.monotonic()``).
         frameworks: one framework per profile (default: orbit's built-in profiles).
         recorder: where Scheduled / FailedScheduling events go.
+        batch_window: how many pending pods of a batch profile (``optimal``) are placed
+            together at most.
+        batch_time_limit_s: the CP-SAT budget for one batch (greedy on timeout).
     """
 
     def __init__(
@@ -101,6 +105,8 @@ class Scheduler:
         *,
         frameworks: Frameworks | None = None,
         recorder: EventRecorder | None = None,
+        batch_window: int = 256,
+        batch_time_limit_s: float = 1.0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -110,6 +116,8 @@ class Scheduler:
         self.queue = SchedulingQueue()
         self._wake = anyio.Event()
         self._node_changes: dict[str, Node | None] = {}
+        self.batch_window = batch_window
+        self.batch_time_limit_s = batch_time_limit_s
         self.attempts = 0  # scheduling cycles run (for metrics and tests)
 
     # -- wiring ---------------------------------------------------------------------
@@ -244,6 +252,9 @@ class Scheduler:
         if gang is not None:
             self._schedule_gang(framework, item, *gang)
             return
+        if framework.profile.batch_strategy == "optimal":
+            self._schedule_batch(framework, item)
+            return
         result = framework.place(item.pod, self.snapshot)
         if result.scheduled:
             self._commit(framework, item, result)
@@ -340,6 +351,34 @@ class Scheduler:
         except (Conflict, NotFound):
             return pod
         return updated
+
+    # -- batches (the optimal profile) -----------------------------------------------
+
+    def _schedule_batch(self, framework: Framework, first: QueuedPod) -> None:
+        """Place ``first`` and every other pod waiting for the same profile (up to
+        ``batch_window``) together with CP-SAT (:func:`place_batch`)."""
+        profile = framework.profile.name
+        keys = [
+            item.key
+            for item in self.queue.pending()
+            if item.key != first.key
+            and item.pod.spec.scheduler_name == profile
+            and gang_of(item.pod) is None
+        ][: self.batch_window - 1]
+        taken = [self.queue.take(key) for key in keys]
+        items = [first, *(item for item in taken if item is not None)]
+        outcome = place_batch(
+            framework,
+            [item.pod for item in items],
+            self.snapshot,
+            time_limit_s=self.batch_time_limit_s,
+            seed=framework.seed,
+        )
+        for item, result in zip(items, outcome.results, strict=True):
+            if result.scheduled:
+                self._commit(framework, item, result)
+            else:
+                self._unschedulable(item, result.message, result)
 
     # -- gangs -----------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ assignment in :mod:`orbit.scheduling.plugins`; profiles chosen per pod by
 imports nothing of orbit but ``orbit.api`` and ``orbit.errors``.
 """
 
+from ._batch import BatchOutcome as BatchOutcome
+from ._batch import place_batch as place_batch
 from ._binding import bound_pod as bound_pod
 from ._cycle import CycleState as CycleState
 from ._cycle import StateKey as StateKey
@@ -71,6 +73,7 @@ from ._status import Status as Status
 # -------------------------------------------------------------------------------------
 
 __all__ = [
+    "BatchOutcome",
     "BindPlugin",
     "Code",
     "CycleState",
@@ -123,6 +126,7 @@ __all__ = [
     "fit_error_message",
     "node_allocatable",
     "num_feasible_nodes_to_find",
+    "place_batch",
     "pod_key",
     "pod_priority",
     "pod_resources",

@@ -253,6 +253,44 @@ class Framework:
         name = snapshot.names[chosen]
         return ScheduleResult(pod, self.profile.name, name, SUCCESS, diagnosis, state, scores)
 
+    def feasible(self, pod: Pod, snapshot: Snapshot) -> npt.NDArray[np.bool_]:
+        """Every node's verdict for ``pod`` under every filter plugin (pre-filters
+        included): a boolean mask in snapshot order. The batch placer's feasibility
+        matrix is one row of this per pod."""
+        state = CycleState()
+        mask = np.zeros(len(snapshot), dtype=np.bool_)
+        if not len(snapshot):
+            return mask
+        narrowed, _, failure = self._run_pre_filter(state, pod, snapshot)
+        if failure is not None:
+            return mask
+        order = np.arange(len(snapshot), dtype=np.intp) if narrowed is None else narrowed
+        skip = state.skip_filter
+        steps = [s for s in self._filters if s.name not in skip] if skip else self._filters
+        outcome = run_filters(steps, state, pod, snapshot, order=order, num_to_find=len(order))
+        if outcome.error is None:
+            mask[outcome.feasible] = True
+        return mask
+
+    def place_on(self, pod: Pod, snapshot: Snapshot, node_name: str) -> ScheduleResult | None:
+        """Place ``pod`` on ``node_name`` if every filter still agrees (reserve and
+        assume, as :meth:`place` does); None when it does not fit there now."""
+        state = CycleState()
+        info = snapshot.get(node_name)
+        if info is None:
+            return None
+        _, _, failure = self._run_pre_filter(state, pod, snapshot)
+        if failure is not None or not self.run_filter_plugins(state, pod, info).is_success:
+            return None
+        if not self.reserve(state, pod, node_name, snapshot).is_success:
+            return None
+        bound = bound_pod(state, pod, node_name)
+        snapshot.assume(bound, node_name)
+        diagnosis = Diagnosis(len(snapshot), _NO_STATUSES, _NO_REASONS, frozenset(), "", "", 1, 1)
+        return ScheduleResult(
+            pod, self.profile.name, node_name, SUCCESS, diagnosis, state, bound_pod=bound
+        )
+
     def _order(self, total: int) -> npt.NDArray[np.intp]:
         """The seeded shuffle of ``total`` nodes, twice over (so that any rotation of it
         is a slice, not a copy)."""

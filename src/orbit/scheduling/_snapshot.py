@@ -39,6 +39,7 @@ __all__ = ["LabelColumn", "NodeIndex", "Snapshot", "TaintGroups"]
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 _TERMINAL = frozenset({"Succeeded", "Failed"})
+_MAX_JOURNAL = 65_536  # placements remembered for changes_since
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -183,6 +184,20 @@ class Snapshot:
         self._free = self._alloc - self._req
         self._node_index: NodeIndex | None = None
         self.version += 1
+        self._journal: list[tuple[int, PodInfo, int]] = []
+        self._journal_start = self.version  # the version the journal's first entry follows
+
+    def changes_since(self, version: int) -> Sequence[tuple[int, PodInfo, int]] | None:
+        """The pod placements and removals after ``version``, oldest first, as (node
+        index, pod, +1 placed / -1 removed); None when the node set or layout changed
+        since (or the journal no longer reaches back that far): rebuild from scratch.
+
+        Lets indexes that follow the snapshot (inter-pod affinity counts) update in time
+        proportional to what changed, not to the cluster's size.
+        """
+        if version < self._journal_start or version > self.version:
+            return None
+        return self._journal[version - self._journal_start :]
 
     def fork(self) -> Snapshot:
         """An independent copy: changes to either never show in the other."""
@@ -195,6 +210,7 @@ class Snapshot:
         other._row = dict(self._row)
         other._rows_cache = {}
         other.layout_cache = {}
+        other._journal = list(self._journal)
         for name in ("_alloc", "_req", "_free", "_non_zero"):
             setattr(other, name, getattr(self, name).copy())
         return other
@@ -302,6 +318,11 @@ class Snapshot:
             self._free[:, i] += requested
             self._non_zero[:, i] -= non_zero
         self.version += 1
+        self._journal.append((i, pod_info, sign))
+        if len(self._journal) > _MAX_JOURNAL:
+            drop = len(self._journal) // 2
+            del self._journal[:drop]
+            self._journal_start += drop
 
     def _vectors(self, resources: PodResources) -> tuple[Int64Array, Int64Array]:
         """A pod's requests as columns over the array rows (requested, non-zero view),

@@ -153,3 +153,22 @@ async def test_a_higher_priority_pod_preempts_a_lower_one() -> None:
         # the node agent (a later milestone) finishes the graceful deletion:
         cluster.store.delete(Pod, "batch", "default", grace_period_s=0)
         assert await until(lambda: node_of(cluster, "urgent")) == "n1"
+
+
+async def nodes_used(profile: str, sizes: list[str]) -> int:
+    async with orbit.Cluster() as cluster:
+        for i in range(len(sizes)):
+            cluster.store.create(make_node(f"n{i}", cpu="10", memory="64Gi"))
+        for i, cpu in enumerate(sizes):
+            cluster.store.create(make_pod(f"p{i}", cpu=cpu, memory="1Gi", scheduler_name=profile))
+        names = [f"p{i}" for i in range(len(sizes))]
+        await until(lambda: all(node_of(cluster, n) for n in names), timeout_s=20)
+        return len({node_of(cluster, n) for n in names})
+
+
+async def test_the_optimal_profile_packs_a_window_better_than_greedy() -> None:
+    """cpu 3,3,3,3,4,4 on nodes of 10 in that order: best-fit one at a time (binpack)
+    opens three nodes; the optimal profile places the window at once: 3+3+4 twice."""
+    sizes = ["3", "3", "3", "3", "4", "4"]
+    assert await nodes_used("binpack", sizes) == 3
+    assert await nodes_used("optimal", sizes) == 2

@@ -35,9 +35,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from orbit.api import PODS, Pod, Selector
+from orbit.api import Pod, Selector
 from orbit.scheduling._nodeinfo import NodeInfo, PodInfo
-from orbit.scheduling._resources import POD_MILLI
 from orbit.scheduling._snapshot import LabelColumn, Snapshot
 
 from ._podterms import AffinityTerm, pod_terms
@@ -118,7 +117,6 @@ class PodIndex:
         self._names = snapshot.names
         self._infos: list[NodeInfo] = list(snapshot)
         self._version = snapshot.version
-        self._pod_counts = self._pods_row(snapshot)
         self._filters: OrderedDict[PodFilter, _Filtered] = OrderedDict()
         self._journal: list[tuple[int, PodInfo, int]] = []
         self._journal_base = 0
@@ -141,25 +139,20 @@ class PodIndex:
 
     # -- following the snapshot ------------------------------------------------------
 
-    @staticmethod
-    def _pods_row(snapshot: Snapshot) -> Int64Array:
-        row = snapshot.row(PODS)
-        if row is None:
-            return np.zeros(len(snapshot), dtype=np.int64)
-        return np.array(snapshot.requested[row], dtype=np.int64)
-
     def _sync(self, snapshot: Snapshot) -> None:
         if snapshot.version == self._version:
             return
-        current = self._pods_row(snapshot)
-        moved = current - self._pod_counts
-        changed = np.flatnonzero(moved).tolist()
-        if int(np.abs(moved).sum()) != (snapshot.version - self._version) * POD_MILLI:
+        changes = snapshot.changes_since(self._version)
+        if changes is None:  # the layout changed: compare every node
             changed = [i for i, info in enumerate(snapshot) if info is not self._infos[i]]
-        for i in changed:
-            self._update_node(i, snapshot.at(i))
+            for i in changed:
+                self._update_node(i, snapshot.at(i))
+        else:
+            for i, pod_info, sign in changes:
+                self._record(i, pod_info, sign)
+            for i in {i for i, _, _ in changes}:
+                self._infos[i] = snapshot.at(i)
         self._version = snapshot.version
-        self._pod_counts = current
 
     def _update_node(self, i: int, new: NodeInfo) -> None:
         old = self._infos[i]
