@@ -36,7 +36,7 @@ from orbit.api import (
     three_way_merge,
 )
 from orbit.clock import Clock, RealClock
-from orbit.controllers import Scheduler
+from orbit.controllers import Scheduler, store_aware_registry
 from orbit.errors import Issue, NotFound, UnsupportedKind, ValidationError
 from orbit.scheduling import Frameworks, Profile, Registry
 from orbit.store import MemoryStore, Store, Watch
@@ -115,7 +115,11 @@ class Cluster:
         self.scheduler = Scheduler(
             self.store,
             self.clock,
-            frameworks=Frameworks(scheduler_profiles, registry=scheduler_registry, seed=seed or 0),
+            frameworks=Frameworks(
+                scheduler_profiles,
+                registry=store_aware_registry(self.store, scheduler_registry),
+                seed=seed or 0,
+            ),
         )
         self._task_group: anyio.abc.TaskGroup | None = None
         for name in INITIAL_NAMESPACES:

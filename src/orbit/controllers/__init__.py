@@ -5,5 +5,12 @@ from ._scheduler import GANG_ANNOTATION as GANG_ANNOTATION
 from ._scheduler import GANG_MIN_ANNOTATION as GANG_MIN_ANNOTATION
 from ._scheduler import Scheduler as Scheduler
 from ._scheduler import gang_of as gang_of
+from ._scheduler import store_aware_registry as store_aware_registry
 
-__all__ = ["GANG_ANNOTATION", "GANG_MIN_ANNOTATION", "Scheduler", "gang_of"]
+__all__ = [
+    "GANG_ANNOTATION",
+    "GANG_MIN_ANNOTATION",
+    "Scheduler",
+    "gang_of",
+    "store_aware_registry",
+]

@@ -27,29 +27,38 @@ wait, parked, with a reason saying how many are missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
 import anyio.abc
 import attrs
 
-from orbit.api import Node, Pod, PodCondition
+from orbit.api import Namespace, Node, Pod, PodCondition, PodDisruptionBudget
 from orbit.clock import Clock, to_datetime
 from orbit.errors import Conflict, NotFound, ResourceExpired
 from orbit.scheduling import (
     Framework,
     Frameworks,
     QueuedPod,
+    Registry,
     ScheduleResult,
     SchedulingQueue,
     Snapshot,
     bound_pod,
+    default_registry,
     place_batch,
 )
+from orbit.scheduling.plugins import DefaultPreemptionArgs, InterPodAffinityArgs
 from orbit.store import EventRecorder, Store
 
-__all__ = ["GANG_ANNOTATION", "GANG_MIN_ANNOTATION", "Scheduler", "gang_of"]
+__all__ = [
+    "GANG_ANNOTATION",
+    "GANG_MIN_ANNOTATION",
+    "Scheduler",
+    "gang_of",
+    "store_aware_registry",
+]
 
 GANG_ANNOTATION = "scheduling.orbit.dev/gang"
 GANG_MIN_ANNOTATION = "scheduling.orbit.dev/gang-min-members"
@@ -65,6 +74,42 @@ def gang_of(pod: Pod) -> tuple[str, int] | None:
     raw = pod.metadata.annotations.get(GANG_MIN_ANNOTATION, "0")
     minimum = int(raw) if raw.isdigit() else 0
     return f"{pod.metadata.namespace}/{name}", minimum
+
+
+def store_aware_registry(store: Store, base: Registry | None = None) -> Registry:
+    """The plugin registry with the plugins that read other objects wired to the store:
+    DefaultPreemption sees the PodDisruptionBudgets, InterPodAffinity the namespaces'
+    labels (``namespaceSelector``). The scheduling layer never imports the store; the
+    loop hands it read-only views instead."""
+    registry = (base if base is not None else default_registry()).copy()
+
+    def pdbs() -> list[PodDisruptionBudget]:
+        return list(store.list(PodDisruptionBudget).items)
+
+    def namespace_labels() -> dict[str, Mapping[str, str]]:
+        return {ns.metadata.name: ns.metadata.labels for ns in store.list(Namespace).items}
+
+    if "DefaultPreemption" in registry:
+        preemption = registry["DefaultPreemption"]
+
+        def new_preemption(args: Any, handle: Any) -> Any:
+            if args is None:
+                args = DefaultPreemptionArgs(pdbs=pdbs)
+            return preemption(args, handle)
+
+        registry.unregister("DefaultPreemption")
+        registry.register("DefaultPreemption", new_preemption)
+    if "InterPodAffinity" in registry:
+        interpod = registry["InterPodAffinity"]
+
+        def new_interpod(args: Any, handle: Any) -> Any:
+            if args is None:
+                args = InterPodAffinityArgs(namespaces=namespace_labels)
+            return interpod(args, handle)
+
+        registry.unregister("InterPodAffinity")
+        registry.register("InterPodAffinity", new_interpod)
+    return registry
 
 
 def _scheduling_view(node: Node | None) -> object:
@@ -213,6 +258,8 @@ class Scheduler:
             return
         if pod.spec.node_name:
             self.queue.delete(key)
+            if pod.spec.node_name not in self.snapshot and pod.spec.node_name in self._node_changes:
+                self._apply_node_changes()  # its node is new: take it in first
             if self.snapshot.node_of(pod) is None and pod.spec.node_name in self.snapshot:
                 self.snapshot.assume(pod, pod.spec.node_name)  # bound by someone else
             return

@@ -37,6 +37,11 @@ from ._nodeinfo import GPU_DEVICES_ANNOTATION as GPU_DEVICES_ANNOTATION
 from ._nodeinfo import NodeInfo as NodeInfo
 from ._nodeinfo import PodInfo as PodInfo
 from ._nodeinfo import pod_key as pod_key
+from ._pack import PackResult as PackResult
+from ._pack import pack as pack
+from ._placement import PlacementProblem as PlacementProblem
+from ._placement import PlacementSolution as PlacementSolution
+from ._placement import SpreadGroup as SpreadGroup
 from ._profile import PluginRef as PluginRef
 from ._profile import Profile as Profile
 from ._profile import default_profiles as default_profiles
@@ -66,11 +71,10 @@ from ._status import FilterAllResult as FilterAllResult
 from ._status import PostFilterResult as PostFilterResult
 from ._status import PreFilterResult as PreFilterResult
 from ._status import Status as Status
-
-# --- pack() and the batch placer (owned by the pack engineer) -------------------------
-# The lead engineer adds here, with their names in __all__ below:
-#   from ._pack import pack, PackResult, register_strategy, Strategy, strategies
-# -------------------------------------------------------------------------------------
+from ._strategies import Strategy as Strategy
+from ._strategies import register_strategy as register_strategy
+from ._strategies import strategies as strategies
+from ._strategies import unregister_strategy as unregister_strategy
 
 __all__ = [
     "BatchOutcome",
@@ -93,6 +97,9 @@ __all__ = [
     "NodeStatuses",
     "NormalizeScorePlugin",
     "POD_MILLI",
+    "PackResult",
+    "PlacementProblem",
+    "PlacementSolution",
     "Plugin",
     "PluginFactory",
     "PluginRef",
@@ -115,8 +122,10 @@ __all__ = [
     "SchedulingQueue",
     "ScorePlugin",
     "Snapshot",
+    "SpreadGroup",
     "StateKey",
     "Status",
+    "Strategy",
     "TaintGroups",
     "VectorFilterPlugin",
     "VectorScorePlugin",
@@ -126,9 +135,13 @@ __all__ = [
     "fit_error_message",
     "node_allocatable",
     "num_feasible_nodes_to_find",
+    "pack",
     "place_batch",
     "pod_key",
     "pod_priority",
     "pod_resources",
     "priority_less",
+    "register_strategy",
+    "strategies",
+    "unregister_strategy",
 ]

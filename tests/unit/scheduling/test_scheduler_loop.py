@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from sched_harness import make_node, make_pod
 
@@ -172,3 +173,34 @@ async def test_the_optimal_profile_packs_a_window_better_than_greedy() -> None:
     sizes = ["3", "3", "3", "3", "4", "4"]
     assert await nodes_used("binpack", sizes) == 3
     assert await nodes_used("optimal", sizes) == 2
+
+
+async def test_preemption_respects_pod_disruption_budgets_from_the_store() -> None:
+    """Two nodes each running one low-priority pod. Without budgets preemption picks
+    the pod on n2 (checked first below); a budget protecting it moves the choice to n1."""
+    for protect in (False, True):
+        async with orbit.Cluster() as cluster:
+            cluster.store.create(make_node("n1", cpu="2"))
+            cluster.store.create(make_node("n2", cpu="2"))
+            cluster.store.create(make_pod("on-n1", cpu="2", priority=0, node_name="n1"))
+            on_n2 = make_pod("on-n2", cpu="2", priority=0, node_name="n2")
+            labelled = attrs.evolve(on_n2.metadata, labels={"app": "db"})
+            cluster.store.create(attrs.evolve(on_n2, metadata=labelled))
+            if protect:
+                await cluster.apply(
+                    {
+                        "apiVersion": "policy/v1",
+                        "kind": "PodDisruptionBudget",
+                        "metadata": {"name": "db"},
+                        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}},
+                    }
+                )
+            cluster.store.create(make_pod("urgent", cpu="2", priority=1000))
+
+            def terminating(name: str, cluster: orbit.Cluster = cluster) -> bool:
+                pod: Pod = cluster.store.get(Pod, name, "default")
+                return pod.metadata.deletion_timestamp is not None
+
+            await until(lambda: terminating("on-n1") or terminating("on-n2"))
+            assert terminating("on-n1") is protect
+            assert terminating("on-n2") is not protect
