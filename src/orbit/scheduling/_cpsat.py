@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 
 __all__ = ["VARIABLES_PER_SECOND", "solve_placement"]
 
+_BUILD_RATE: Final = 40_000  # placement variables Python adds to a model per second
+
 VARIABLES_PER_SECOND: Final = 10_000
 """Model size per second of ``time_limit_s`` (Python builds about 50,000 variables a
 second); above it each item type keeps only a few candidate nodes."""
@@ -158,7 +160,9 @@ def _solve_model(
     types = item_types(problem, placeable)
     plan = layout(problem, objective, hint, full=full)
     allowed, lossless = candidates(problem, types, plan, hint, seed=seed, limit=limit)
-    if sum(map(len, allowed)) > 2 * limit or time.perf_counter() > deadline - 0.05 * dtime:
+    size = sum(map(len, allowed))
+    build_s = size / _BUILD_RATE  # Python builds the model before CP-SAT's clock starts
+    if size > 2 * limit or time.perf_counter() + 2 * build_s + 0.05 * dtime > deadline:
         return ModelResult(None, "NOT_RUN", None, proved=False)
     built = _build(problem, objective, types, plan, allowed, symmetric=lossless)
     if built is None:
