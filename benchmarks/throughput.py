@@ -112,18 +112,27 @@ def _affinity(index: int, case: str) -> Affinity | None:
     return None
 
 
+_TEMPLATES: dict[str, tuple[Container, ...]] = {}
+
+
+def _containers(case: str) -> tuple[Container, ...]:
+    """The case's container list, one object for every pod: scheduler_perf stamps its
+    pods from one template, as a ReplicaSet does (orbit's pods then share it)."""
+    if case not in _TEMPLATES:
+        requests = {"cpu": Quantity("100m"), "memory": Quantity("500Mi")}
+        if case == "extended":
+            requests["example.com/foo"] = Quantity("1")
+        resources = ResourceRequirements(requests=requests)
+        _TEMPLATES[case] = (Container(name="pause", image="pause:3.10", resources=resources),)
+    return _TEMPLATES[case]
+
+
 def make_pod(index: int, case: str) -> Pod:
-    requests = {"cpu": Quantity("100m"), "memory": Quantity("500Mi")}
-    if case == "extended":
-        requests["example.com/foo"] = Quantity("1")
-    container = Container(
-        name="pause", image="pause:3.10", resources=ResourceRequirements(requests=requests)
-    )
     return Pod(
         metadata=ObjectMeta(
             name=f"pod-{index:06d}", namespace="default", labels={"group": f"g{index % GROUPS}"}
         ),
-        spec=PodSpec(containers=(container,), affinity=_affinity(index, case)),
+        spec=PodSpec(containers=_containers(case), affinity=_affinity(index, case)),
     )
 
 

@@ -128,8 +128,21 @@ def pod_resources(pod: Pod) -> PodResources:
     requests live in the containers, and ``attrs.evolve`` of a pod or spec shares them;
     the cache keeps them alive so their ids cannot be reused), so pods stamped from one
     template, a pod and its bound copy, and the cycles of one pending pod compute it
-    once.
+    once. The last pod asked about is remembered on its own: a scheduling cycle asks
+    about one pod several times in a row.
     """
+    last = _LAST
+    if last and last[0] is pod:
+        return last[1]  # type: ignore[no-any-return]
+    resources = _cached(pod)
+    _LAST[:] = (pod, resources)
+    return resources
+
+
+_LAST: list[object] = []  # [pod, its PodResources]: the last answer of pod_resources
+
+
+def _cached(pod: Pod) -> PodResources:
     spec = pod.spec
     containers, init = spec.containers, spec.init_containers
     key = (id(containers), id(init))

@@ -139,7 +139,9 @@ class Snapshot:
     (Succeeded or Failed). ``version`` grows with every change, so caches keyed on it
     stay valid exactly as long as the snapshot does. ``layout_cache`` is a memo for
     plugins' derived plans that depend only on the nodes and the array rows (it is
-    emptied whenever those change, never by ``assume``).
+    emptied whenever those change, never by ``assume``). ``affinity_pods`` counts the
+    placed pods with pod affinity or anti-affinity terms: while it is 0, InterPodAffinity
+    has nothing to check for a pod without terms of its own.
     """
 
     def __init__(self, nodes: Iterable[Node] = (), pods: Iterable[Pod] = ()) -> None:
@@ -162,6 +164,7 @@ class Snapshot:
             raise ValueError("a snapshot cannot hold two nodes with the same name")
         self._index = {name: i for i, name in enumerate(self._names)}
         self._pod_node = {p.key: info.name for info in infos for p in info.pods}
+        self.affinity_pods = sum(p.has_affinity for info in infos for p in info.pods)
         names: set[str] = {CPU, MEMORY}
         for info in infos:
             names.update(info.allocatable)
@@ -317,6 +320,8 @@ class Snapshot:
             self._req[:, i] -= requested
             self._free[:, i] += requested
             self._non_zero[:, i] -= non_zero
+        if pod_info.has_affinity:
+            self.affinity_pods += sign
         self.version += 1
         self._journal.append((i, pod_info, sign))
         if len(self._journal) > _MAX_JOURNAL:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pod_aware import term, with_affinity
 from sched_harness import GPU, make_node, make_pod
 
 from orbit.scheduling import GPU_DEVICES_ANNOTATION, NodeInfo, Snapshot
@@ -179,3 +180,18 @@ def test_arrays_always_equal_the_node_infos(ops: list[tuple[bool, int, int, int]
     placed = sorted(p.key for p in snapshot.pods())
     assert placed == sorted(k for k in (f"default/p{i}" for i in range(8)) if snapshot.node_of(k))
     assert np.array_equal(snapshot.free, snapshot.allocatable - snapshot.requested)
+
+
+def test_affinity_pods_counts_placed_pods_with_pod_affinity_terms() -> None:
+    plain = make_pod("plain", cpu="1", node_name="a")
+    anti = with_affinity(make_pod("anti", cpu="1", node_name="a"), anti=[term(app="web")])
+    snapshot = Snapshot([make_node("a"), make_node("b")], [plain, anti])
+    assert snapshot.affinity_pods == 1
+    late = with_affinity(make_pod("late", cpu="1"), preferred=[(5, term(app="db"))])
+    snapshot.assume(late, "b")
+    assert snapshot.affinity_pods == 2
+    snapshot.forget(anti)
+    snapshot.forget(late)
+    assert snapshot.affinity_pods == 0
+    snapshot.assume(make_pod("another", cpu="1"), "b")
+    assert snapshot.affinity_pods == 0

@@ -174,6 +174,8 @@ class InterPodAffinity:
     # -- pre-filter ------------------------------------------------------------------
 
     def pre_filter(self, state: CycleState, pod: Pod, snapshot: Snapshot) -> Status:
+        if not snapshot.affinity_pods and not _has_pod_terms(pod):
+            return Status.skip()  # no terms anywhere: nothing to count
         terms = pod_terms(pod)
         if terms.error:
             return Status.unresolvable(f"parsing pod: {terms.error}")
@@ -273,6 +275,8 @@ class InterPodAffinity:
     def pre_score(
         self, state: CycleState, pod: Pod, snapshot: Snapshot, candidates: npt.NDArray[np.intp]
     ) -> Status:
+        if not snapshot.affinity_pods and not _has_pod_terms(pod):
+            return Status.skip()  # every score would be 0
         terms = pod_terms(pod)
         if terms.error:
             return Status.error(f"failed to parse pod: {terms.error}")
@@ -360,3 +364,11 @@ def _any_positive(
     for key in dict.fromkeys(keys):
         out |= counts.positive(key, nodes.label(key))
     return out
+
+
+def _has_pod_terms(pod: Pod) -> bool:
+    """Whether ``pod`` has pod affinity or anti-affinity terms of its own."""
+    affinity = pod.spec.affinity
+    return affinity is not None and (
+        affinity.pod_affinity is not None or affinity.pod_anti_affinity is not None
+    )
