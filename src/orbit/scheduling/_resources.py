@@ -131,15 +131,16 @@ def pod_resources(pod: Pod) -> PodResources:
     once. The last pod asked about is remembered on its own: a scheduling cycle asks
     about one pod several times in a row.
     """
+    global _LAST
     last = _LAST
-    if last and last[0] is pod:
-        return last[1]  # type: ignore[no-any-return]
+    if last is not None and last[0] is pod:
+        return last[1]
     resources = _cached(pod)
-    _LAST[:] = (pod, resources)
+    _LAST = (pod, resources)
     return resources
 
 
-_LAST: list[object] = []  # [pod, its PodResources]: the last answer of pod_resources
+_LAST: tuple[Pod, PodResources] | None = None  # the last answer of pod_resources
 
 
 def _cached(pod: Pod) -> PodResources:
