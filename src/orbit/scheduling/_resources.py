@@ -131,16 +131,14 @@ def pod_resources(pod: Pod) -> PodResources:
     once. The last pod asked about is remembered on its own: a scheduling cycle asks
     about one pod several times in a row.
     """
-    global _LAST
-    last = _LAST
-    if last is not None and last[0] is pod:
-        return last[1]
+    if _LAST and _LAST[0][0] is pod:
+        return _LAST[0][1]
     resources = _cached(pod)
-    _LAST = (pod, resources)
+    _LAST[:] = ((pod, resources),)
     return resources
 
 
-_LAST: tuple[Pod, PodResources] | None = None  # the last answer of pod_resources
+_LAST: list[tuple[Pod, PodResources]] = []  # the last answer of pod_resources
 
 
 def _cached(pod: Pod) -> PodResources:
