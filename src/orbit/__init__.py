@@ -5,6 +5,10 @@ it stores, schedules, runs and heals them. The API types live in :mod:`orbit.api
 what this module exports is the stable public surface.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from . import runtimes
 from .api import ManifestWarning as ManifestWarning
 from .api import Quantity as Quantity
 from .api import dump as dump
@@ -20,23 +24,47 @@ from .errors import OrbitError as OrbitError
 from .errors import ResourceExpired as ResourceExpired
 from .errors import UnsupportedKind as UnsupportedKind
 from .errors import ValidationError as ValidationError
+from .node import Node as Node
+from .node import RestartBackoff as RestartBackoff
+from .runtimes import ProcessRuntime as ProcessRuntime
+from .runtimes import SimRuntime as SimRuntime
+from .simulation import simulate as simulate
+
+if _TYPE_CHECKING:
+    from .runtimes import DockerRuntime as DockerRuntime
+
+_LAZY = frozenset({"DockerRuntime"})
+
+
+def __getattr__(name: str) -> _Any:
+    """``orbit.DockerRuntime`` loads aiodocker on first use (see :mod:`orbit.runtimes`)."""
+    if name in _LAZY:
+        return getattr(runtimes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AlreadyExists",
     "ApplyResult",
     "Cluster",
     "Conflict",
+    "DockerRuntime",
     "Issue",
     "ManifestWarning",
+    "Node",
     "NotFound",
     "OrbitError",
+    "ProcessRuntime",
     "Quantity",
     "ResourceExpired",
+    "RestartBackoff",
+    "SimRuntime",
     "UnsupportedKind",
     "ValidationError",
     "dump",
     "load_manifests",
     "parse_quantity",
+    "simulate",
 ]
 
 __version__ = "0.1.0"

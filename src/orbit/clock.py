@@ -8,13 +8,14 @@ life in seconds.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Protocol
 
 import anyio
 
-__all__ = ["Clock", "ManualClock", "RealClock", "to_datetime"]
+__all__ = ["Clock", "ManualClock", "RealClock", "current_clock", "to_datetime"]
 
 
 class Clock(Protocol):
@@ -41,10 +42,28 @@ class RealClock:
         return time.time()  # noqa: TID251 - the clock module is the one place allowed
 
     def monotonic(self) -> float:
+        """``time.monotonic()``: the reading asyncio's default loop uses for its timers."""
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)
+
+
+def current_clock() -> Clock:
+    """The clock of the running event loop: virtual under ``orbit.simulate``, else real.
+
+    A simulation loop (``orbit.simulation.SimulationLoop``) carries its virtual clock as
+    the attribute ``orbit_clock``; this looks it up by duck typing, so this module stays
+    free of the simulator. Outside a running loop, or on an ordinary loop, it is a
+    :class:`RealClock`. The Cluster uses it as its default clock, which is what lets the
+    whole control plane run unmodified in virtual time.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return RealClock()
+    clock: Clock | None = getattr(loop, "orbit_clock", None)
+    return clock if clock is not None else RealClock()
 
 
 class ManualClock:

@@ -1,19 +1,37 @@
 """``Cluster``: orbit's composition root and its public verbs.
 
 A Cluster owns the store, the clock and one anyio task group in which every control
-loop (for now: the scheduler) runs; leaving ``async with Cluster() as cluster`` stops
-them all. Its verbs are what kubectl is to Kubernetes: ``apply`` (validate every
-document, then store them all or none), ``get``, ``list``, ``delete``, ``watch``,
-``events``. Kinds are named as kubectl names them ("Deployment", "deploy").
+loop runs: the scheduler, the node lifecycle controller, the node agents (one per
+node, fed by one shared pod watch) and their heartbeat loop. Leaving
+``async with Cluster() as cluster`` stops every pod the cluster started (unless
+``keep_running=True``), then every loop. Its verbs are what kubectl is to Kubernetes:
+``apply`` (validate every document, then store them all or none), ``get``, ``list``,
+``delete``, ``watch``, ``events``, ``logs``, ``wait_for``. Kinds are named as kubectl
+names them ("Deployment", "deploy").
+
+Nodes: ``Cluster()`` gets one node named after the host, running pods as local
+processes; ``Cluster(nodes=[orbit.Node("a", runtime=...), ...])`` gets those instead,
+``Cluster(nodes=[])`` none (a bare control plane). Everything a runtime starts is
+labelled with the cluster id (``cluster_id=``, a fresh uuid by default); node agents
+keep files under the cluster's state directory (``state_dir=``, a temporary directory
+removed on exit by default). A new Cluster given the same store, cluster id and state
+directory adopts the containers an earlier one left running (``keep_running=True``).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import random
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, overload
 
 import anyio
 import anyio.abc
@@ -35,11 +53,31 @@ from orbit.api import (
     read_documents,
     three_way_merge,
 )
-from orbit.clock import Clock, RealClock
-from orbit.controllers import Scheduler, store_aware_registry
-from orbit.errors import Issue, NotFound, UnsupportedKind, ValidationError
+from orbit.api import Node as NodeObject
+from orbit.clock import Clock, current_clock
+from orbit.controllers import NodeLifecycleController, Scheduler, store_aware_registry
+from orbit.errors import (
+    AlreadyExists,
+    Issue,
+    NotFound,
+    OrbitError,
+    ResourceExpired,
+    UnsupportedKind,
+    ValidationError,
+)
+from orbit.node import (
+    CountingPorts,
+    Heartbeat,
+    Node,
+    NodeAgent,
+    PodDispatcher,
+    RestartBackoff,
+    host_ports,
+)
 from orbit.scheduling import Frameworks, Profile, Registry
-from orbit.store import MemoryStore, Store, Watch
+from orbit.store import Leases, MemoryStore, Store, Watch
+
+from ._wait import Condition, compile_condition, describe
 
 __all__ = ["LAST_APPLIED_ANNOTATION", "ApplyResult", "Cluster"]
 
@@ -109,8 +147,41 @@ class Cluster:
         seed: int | None = None,
         scheduler_profiles: Iterable[Profile] | None = None,
         scheduler_registry: Registry | None = None,
+        nodes: Iterable[Node] | None = None,
+        cluster_id: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        keep_running: bool = False,
+        restart_backoff: RestartBackoff | None = None,
+        heartbeat_period_s: float = 10.0,
+        node_grace_period_s: float = 40.0,
+        stop_grace_s: float | None = None,
     ) -> None:
-        self.clock: Clock = clock or RealClock()
+        """Set up the store, the loops and the nodes (they start on ``async with``).
+
+        Args:
+            store: the object store (default: a new MemoryStore).
+            clock: the clock (default: the running loop's, virtual under simulation).
+            seed: seeds the store's names and uids, the scheduler and the cluster id.
+            scheduler_profiles: the scheduler's profiles (default: orbit's).
+            scheduler_registry: the scheduler's plugin registry.
+            nodes: the nodes to start with; ``None`` means one local node named after
+                the host on ProcessRuntime, ``[]`` none.
+            cluster_id: labels everything the runtimes start (default: a new uuid,
+                derived from ``seed`` when one is given).
+            state_dir: where node agents and the default ProcessRuntime keep files;
+                default: a temporary directory, removed on exit (kept with
+                ``keep_running``, since what still runs keeps its logs there).
+            keep_running: leave pods running on exit (for adoption by a later Cluster
+                with the same store, cluster id and state directory).
+            restart_backoff: crash backoff for every pod (pods may override it with
+                ``orbit.dev/restart-backoff-*`` annotations).
+            heartbeat_period_s: how often node leases are renewed.
+            node_grace_period_s: how stale a lease may get before its node is marked
+                Unknown and unreachable.
+            stop_grace_s: caps the grace of the pods stopped on exit (default: each
+                pod's ``terminationGracePeriodSeconds``).
+        """
+        self.clock: Clock = clock or current_clock()
         self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
         self.scheduler = Scheduler(
             self.store,
@@ -121,6 +192,22 @@ class Cluster:
                 seed=seed or 0,
             ),
         )
+        self.cluster_id = cluster_id or _new_cluster_id(seed)
+        self.keep_running = keep_running
+        self.restart_backoff = restart_backoff or RestartBackoff()
+        self.stop_grace_s = stop_grace_s
+        self.leases = Leases()
+        self.agents: dict[str, NodeAgent] = {}
+        self.node_lifecycle = NodeLifecycleController(
+            self.store, self.clock, self.leases, grace_period_s=node_grace_period_s
+        )
+        self.heartbeat = Heartbeat(self.leases, self.clock, period_s=heartbeat_period_s)
+        self._pods = PodDispatcher(self.store)
+        self._host_ports = host_ports()
+        self._sim_ports = CountingPorts()
+        self._nodes = [Node(_host_name())] if nodes is None else list(nodes)
+        self._state_dir_given = state_dir is not None
+        self.state_dir = os.fspath(state_dir) if state_dir is not None else ""
         self._task_group: anyio.abc.TaskGroup | None = None
         for name in INITIAL_NAMESPACES:
             self._ensure_namespace(name)
@@ -135,7 +222,15 @@ class Cluster:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         try:
+            if self._state_dir_given:
+                os.makedirs(self.state_dir, exist_ok=True)
+            else:
+                self.state_dir = tempfile.mkdtemp(prefix="orbit-")
             await self._task_group.start(self.scheduler.run)
+            await self._task_group.start(self._pods.run)
+            await self._task_group.start(self.node_lifecycle.run)
+            await self._task_group.start(self.heartbeat.run)
+            await self._start_nodes(self._nodes)
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -149,11 +244,86 @@ class Cluster:
     ) -> bool | None:
         assert self._task_group is not None
         task_group, self._task_group = self._task_group, None
-        task_group.cancel_scope.cancel()
-        # The body's own exception propagates as it is (not wrapped in an
-        # ExceptionGroup); only a failing control loop raises from here.
-        await task_group.__aexit__(None, None, None)
+        try:
+            with anyio.CancelScope(shield=True):
+                await self._stop_nodes()
+        finally:
+            task_group.cancel_scope.cancel()
+            # The body's own exception propagates as it is (not wrapped in an
+            # ExceptionGroup); only a failing control loop raises from here.
+            await task_group.__aexit__(None, None, None)
+            with anyio.CancelScope(shield=True):
+                await self._close_runtimes()
+            if self.state_dir and not self._state_dir_given and not self.keep_running:
+                shutil.rmtree(self.state_dir, ignore_errors=True)
         return None
+
+    async def _stop_nodes(self) -> None:
+        """Stop the node agents; unless ``keep_running``, stop every pod they run."""
+        async with anyio.create_task_group() as group:
+            for agent in self.agents.values():
+                group.start_soon(self._stop_node, agent)
+
+    async def _stop_node(self, agent: NodeAgent) -> None:
+        await agent.shutdown(stop=not self.keep_running, grace_cap_s=self.stop_grace_s)
+
+    async def _close_runtimes(self) -> None:
+        closed: set[int] = set()
+        for agent in self.agents.values():
+            if id(agent.runtime) in closed:
+                continue
+            closed.add(id(agent.runtime))
+            try:
+                await agent.runtime.close()
+            except Exception:
+                _log.exception("closing the runtime of node %s failed", agent.name)
+
+    # -- nodes -----------------------------------------------------------------------
+
+    async def add_node(self, node: Node) -> NodeObject:
+        """Register a node and start its agent; returns the Node as stored.
+
+        Capacity is discovered from the node's runtime unless given. Before the
+        cluster is entered the node is only remembered (it starts on entry).
+        """
+        if self._task_group is None:
+            self._nodes.append(node)
+            return NodeObject(metadata=ObjectMeta(name=node.name))
+        (stored,) = await self._start_nodes([node])
+        return stored
+
+    async def _start_nodes(self, nodes: Sequence[Node]) -> builtins.list[NodeObject]:
+        """Register the nodes, then start their agents: registered together, a
+        thousand nodes reach the scheduler as one batch."""
+        assert self._task_group is not None
+        names = [node.name for node in nodes]
+        for name in names:
+            if name in self.agents or names.count(name) > 1:
+                raise AlreadyExists("Node", name)
+        agents = [self._agent_for(node) for node in nodes]
+        stored = [await agent.register() for agent in agents]
+        now = self.clock.monotonic()
+        for agent in agents:
+            self.leases.renew(agent.name, now)
+            self.agents[agent.name] = agent
+            self.heartbeat.add(agent)
+        for agent in agents:
+            await self._task_group.start(agent.run)
+            self._pods.add(agent)
+        return stored
+
+    def _agent_for(self, node: Node) -> NodeAgent:
+        runtime = node.resolved_runtime(os.path.join(self.state_dir, "process"), self.clock)
+        return NodeAgent(
+            node,
+            runtime,
+            store=self.store,
+            clock=self.clock,
+            cluster_id=self.cluster_id,
+            state_dir=os.path.join(self.state_dir, "nodes", node.name),
+            ports=self._sim_ports if runtime.kind == "sim" else self._host_ports,
+            backoff=self.restart_backoff,
+        )
 
     # -- apply ---------------------------------------------------------------------
 
@@ -337,6 +507,163 @@ class Cluster:
             uid = involved.metadata.uid
             events = [e for e in events if e.involved_object.uid == uid]
         return sorted(events, key=_event_time)
+
+    # -- logs and waiting ------------------------------------------------------------
+
+    @overload
+    async def logs(
+        self,
+        pod: str | Pod,
+        container: str | None = None,
+        *,
+        namespace: str = "default",
+        follow: Literal[False] = False,
+        tail: int | None = None,
+        previous: bool = False,
+    ) -> builtins.list[str]: ...
+    @overload
+    async def logs(
+        self,
+        pod: str | Pod,
+        container: str | None = None,
+        *,
+        namespace: str = "default",
+        follow: Literal[True],
+        tail: int | None = None,
+        previous: bool = False,
+    ) -> AsyncIterator[str]: ...
+    async def logs(
+        self,
+        pod: str | Pod,
+        container: str | None = None,
+        *,
+        namespace: str = "default",
+        follow: bool = False,
+        tail: int | None = None,
+        previous: bool = False,
+    ) -> builtins.list[str] | AsyncIterator[str]:
+        """A container's output lines (stdout and stderr interleaved), as
+        ``kubectl logs``: a list of lines, the last ``tail`` of them if given; with
+        ``follow=True`` an async iterator that keeps yielding until the container ends.
+        ``previous`` reads the container's previous instance (before its last restart).
+
+        ``pod`` is a name (in ``namespace``) or a Pod. ``container`` may be left out
+        when the pod has one container; otherwise a ``ValueError`` lists them.
+        """
+        obj = pod if isinstance(pod, Pod) else self.store.get(Pod, pod, namespace)
+        name = obj.metadata.name
+        container = _pick_container(obj, container)
+        agent = self.agents.get(obj.spec.node_name)
+        if agent is None:
+            where = obj.spec.node_name
+            raise OrbitError(
+                f'pod "{name}" is not on a node of this cluster'
+                if where
+                else f'pod "{name}" is not scheduled yet'
+            )
+        current, before = agent.container_ids(obj.metadata.uid, container)
+        container_id = before if previous else current
+        if not container_id:
+            if previous:
+                message = f'previous terminated container "{container}" in pod "{name}" not found'
+                raise OrbitError(message)
+            reason = _waiting_reason(obj, container)
+            raise OrbitError(
+                f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+            )
+        lines = agent.runtime.logs(container_id, tail=tail, follow=follow)
+        if follow:
+            return lines
+        return [line async for line in lines]
+
+    async def wait_for(
+        self,
+        kind: str | type[Any],
+        name: str,
+        condition: Condition,
+        *,
+        timeout_s: float = 60.0,
+        namespace: str = "default",
+    ) -> Any:
+        """Wait until an object meets ``condition``, as ``kubectl wait``; returns the
+        object (``None`` for ``"deleted"``).
+
+        ``condition`` is ``"deleted"``, a phase or condition type (``"Ready"``,
+        ``"Complete"``, ``"Running"``, ``"Succeeded"``, ``"Failed"``),
+        ``"condition=Ready=False"``, a field path and value (``"status.phase=Running"``,
+        ``"jsonpath={.status.readyReplicas}=3"``) or a predicate over the object; see
+        :mod:`orbit._wait`. Watch-based: no polling. ``TimeoutError`` names what was
+        awaited and the last state seen.
+        """
+        info = resolve_kind(kind)
+        namespace = namespace if info.namespaced else ""
+        check, wanted = compile_condition(condition)
+        last: Any = None
+        with anyio.move_on_after(timeout_s):
+            while True:
+                listed = self.store.list(
+                    info, namespace=namespace, field_selector={"metadata.name": name}
+                )
+                last = listed.items[0] if listed.items else None
+                if check(last):
+                    return last
+                try:
+                    async with self.store.watch(
+                        info,
+                        namespace=namespace,
+                        field_selector={"metadata.name": name},
+                        resource_version=listed.resource_version,
+                    ) as watch:
+                        async for event in watch:
+                            last = None if event.type == "DELETED" else event.object
+                            if check(last):
+                                return last
+                except ResourceExpired:
+                    continue
+        subject = f"{info.kind.lower()}/{name}"
+        raise TimeoutError(
+            f"timed out after {timeout_s:g}s waiting for {subject} to be {wanted}; {describe(last)}"
+        )
+
+
+def _pick_container(pod: Pod, container: str | None) -> str:
+    """The container ``logs`` reads: the one named, or the pod's only one."""
+    names = [c.name for c in pod.spec.containers]
+    init = [c.name for c in pod.spec.init_containers]
+    if container is None:
+        if len(names) == 1:
+            return names[0]
+        message = (
+            f"a container name must be specified for pod {pod.metadata.name}, "
+            f"choose one of: [{' '.join(names)}]"
+        )
+        if init:
+            message += f" or one of the init containers: [{' '.join(init)}]"
+        raise ValueError(message)
+    if container not in names and container not in init:
+        raise ValueError(
+            f"container {container} is not valid for pod {pod.metadata.name}; "
+            f"its containers: [{' '.join(init + names)}]"
+        )
+    return container
+
+
+def _waiting_reason(pod: Pod, container: str) -> str:
+    for status in (*pod.status.init_container_statuses, *pod.status.container_statuses):
+        if status.name == container and status.state.waiting is not None:
+            return status.state.waiting.reason or "ContainerCreating"
+    return "ContainerCreating"
+
+
+def _new_cluster_id(seed: int | None) -> str:
+    if seed is None:
+        return str(uuid.uuid4())
+    return str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
+
+
+def _host_name() -> str:
+    """The local node's name: the host's name, lower-cased (node names are DNS names)."""
+    return socket.gethostname().lower() or "localhost"
 
 
 def _event_time(event: Event) -> tuple[float, str]:

@@ -3,12 +3,18 @@ package exports (httpx's tests/test_exported_members.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 
 import pytest
 
 import orbit
 import orbit.api
+import orbit.node
+import orbit.runtimes
+import orbit.scheduling
+import orbit.simulation
 import orbit.store
 
 FIXED_TOP_LEVEL = {
@@ -25,7 +31,18 @@ FIXED_TOP_LEVEL = {
 }
 
 
-@pytest.mark.parametrize("module", [orbit, orbit.api, orbit.store], ids=lambda m: m.__name__)
+PACKAGES = [
+    orbit,
+    orbit.api,
+    orbit.node,
+    orbit.runtimes,
+    orbit.scheduling,
+    orbit.simulation,
+    orbit.store,
+]
+
+
+@pytest.mark.parametrize("module", PACKAGES, ids=lambda m: m.__name__)
 def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
     exported = module.__all__
     assert exported == sorted(exported)
@@ -34,7 +51,8 @@ def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
         for name, value in vars(module).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    assert set(exported) == public
+    lazy = getattr(module, "_LAZY", frozenset())
+    assert set(exported) == public | lazy
     for name in exported:
         assert getattr(module, name) is not None
 
@@ -45,3 +63,14 @@ def test_names_fixed_by_the_foundation_issue_stay_exported() -> None:
     assert issubclass(orbit.NotFound, LookupError)
     for name in ("ValidationError", "NotFound", "AlreadyExists", "Conflict"):
         assert issubclass(getattr(orbit, name), orbit.OrbitError)
+
+
+def test_the_docker_runtime_loads_on_first_use_only() -> None:
+    """``import orbit`` must not import aiodocker: a process-only user never pays for it."""
+    code = (
+        "import orbit, sys\n"
+        "assert 'aiodocker' not in sys.modules\n"
+        "orbit.DockerRuntime\n"
+        "assert 'aiodocker' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

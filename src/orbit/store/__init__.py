@@ -6,6 +6,7 @@ every backend implements. CRUD is synchronous, watching asynchronous.
 
 from ._events import EventRecorder as EventRecorder
 from ._events import reference_to as reference_to
+from ._leases import Leases as Leases
 from ._memory import MemoryStore as MemoryStore
 from ._protocol import FieldSelectorLike as FieldSelectorLike
 from ._protocol import KindRef as KindRef
@@ -22,6 +23,7 @@ __all__ = [
     "FieldSelectorLike",
     "KindRef",
     "LabelSelectorLike",
+    "Leases",
     "ListResult",
     "MemoryStore",
     "Store",

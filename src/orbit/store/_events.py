@@ -15,7 +15,7 @@ import attrs
 
 from orbit.api import Event, EventSource, ObjectMeta, ObjectReference, kind_info
 from orbit.clock import Clock, to_datetime
-from orbit.errors import NotFound
+from orbit.errors import AlreadyExists, NotFound
 
 from ._protocol import Store
 
@@ -72,10 +72,7 @@ class EventRecorder:
                 bumped = attrs.evolve(event, count=event.count + 1, last_timestamp=now)
                 updated: Event = self._store.update(bumped)
                 return updated
-        self._counter += 1
-        name = f"{ref.name}.{int(self._clock.now() * 1e9):x}{self._counter:04x}"
         event = Event(
-            metadata=ObjectMeta(name=name, namespace=namespace),
             involved_object=ref,
             reason=reason,
             message=message,
@@ -87,6 +84,17 @@ class EventRecorder:
             reporting_component=self._source.component,
             reporting_instance=self._source.host,
         )
-        created: Event = self._store.create(event)
+        while True:
+            # Several recorders (scheduler, node agents) may record about one object
+            # at the same instant (always so on a virtual clock): names must differ.
+            self._counter += 1
+            name = f"{ref.name}.{int(self._clock.now() * 1e9):x}{self._counter:04x}"
+            try:
+                created: Event = self._store.create(
+                    attrs.evolve(event, metadata=ObjectMeta(name=name, namespace=namespace))
+                )
+            except AlreadyExists:
+                continue
+            break
         self._seen[key] = (namespace, name)
         return created

@@ -34,7 +34,7 @@ def node_of(cluster: orbit.Cluster, name: str) -> str:
 
 
 async def test_pending_pods_are_bound_with_condition_and_event() -> None:
-    async with orbit.Cluster(seed=1) as cluster:
+    async with orbit.Cluster(seed=1, nodes=[]) as cluster:
         cluster.store.create(make_node("n1", cpu="2"))
         cluster.store.create(make_node("n2", cpu="2"))
         for i in range(3):
@@ -52,7 +52,7 @@ async def test_pending_pods_are_bound_with_condition_and_event() -> None:
 
 
 async def test_a_pod_that_fits_nowhere_waits_then_runs_when_a_node_arrives() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         cluster.store.create(make_node("small", cpu="1"))
         cluster.store.create(make_node("tainted", cpu="8", taints=["gpu=true:NoSchedule"]))
         cluster.store.create(make_pod("big", cpu="4"))
@@ -77,7 +77,7 @@ async def test_a_pod_that_fits_nowhere_waits_then_runs_when_a_node_arrives() -> 
 
 
 async def test_pods_of_other_schedulers_are_left_alone() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         cluster.store.create(make_node("n1"))
         cluster.store.create(make_pod("mine"))
         cluster.store.create(make_pod("theirs", scheduler_name="someone-else"))
@@ -87,7 +87,7 @@ async def test_pods_of_other_schedulers_are_left_alone() -> None:
 
 
 async def test_deleting_a_pod_frees_room_for_a_parked_one() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         cluster.store.create(make_node("n1", cpu="2"))
         cluster.store.create(make_pod("first", cpu="2"))
         await until(lambda: node_of(cluster, "first"))
@@ -106,7 +106,7 @@ def gang_pod(name: str, gang: str, minimum: int, cpu: str = "2") -> Pod:
 
 
 async def test_a_gang_is_placed_all_or_nothing() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         for i in range(3):
             cluster.store.create(make_node(f"n{i}", cpu="2"))
         for i in range(4):  # 4 members of 2 cpu on 3 nodes of 2 cpu: cannot all fit
@@ -123,7 +123,7 @@ async def test_a_gang_is_placed_all_or_nothing() -> None:
 
 
 async def test_a_gang_waits_for_its_minimum_members() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         cluster.store.create(make_node("n0", cpu="8"))
         cluster.store.create(gang_pod("a", "pair", minimum=2, cpu="1"))
         await until(lambda: cluster.scheduler.queue.counts()["unschedulable"] == 1)
@@ -136,7 +136,7 @@ async def test_a_gang_waits_for_its_minimum_members() -> None:
 
 
 async def test_a_higher_priority_pod_preempts_a_lower_one() -> None:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         cluster.store.create(make_node("n1", cpu="2"))
         cluster.store.create(make_pod("batch", cpu="2", priority=0))
         await until(lambda: node_of(cluster, "batch"))
@@ -157,7 +157,7 @@ async def test_a_higher_priority_pod_preempts_a_lower_one() -> None:
 
 
 async def nodes_used(profile: str, sizes: list[str]) -> int:
-    async with orbit.Cluster() as cluster:
+    async with orbit.Cluster(nodes=[]) as cluster:
         for i in range(len(sizes)):
             cluster.store.create(make_node(f"n{i}", cpu="10", memory="64Gi"))
         for i, cpu in enumerate(sizes):
@@ -179,7 +179,7 @@ async def test_preemption_respects_pod_disruption_budgets_from_the_store() -> No
     """Two nodes each running one low-priority pod. Without budgets preemption picks
     the pod on n2 (checked first below); a budget protecting it moves the choice to n1."""
     for protect in (False, True):
-        async with orbit.Cluster() as cluster:
+        async with orbit.Cluster(nodes=[]) as cluster:
             cluster.store.create(make_node("n1", cpu="2"))
             cluster.store.create(make_node("n2", cpu="2"))
             cluster.store.create(make_pod("on-n1", cpu="2", priority=0, node_name="n1"))
