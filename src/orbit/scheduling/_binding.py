@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import attrs
 
-from orbit.api import Pod
+from orbit.api import Pod, PodSpec
 
 from ._cycle import CycleState
 
@@ -18,4 +20,22 @@ def bound_pod(state: CycleState, pod: Pod, node_name: str) -> Pod:
     if state.binding_annotations:
         annotations = {**metadata.annotations, **state.binding_annotations}
         metadata = attrs.evolve(metadata, annotations=annotations)
-    return attrs.evolve(pod, metadata=metadata, spec=attrs.evolve(pod.spec, node_name=node_name))
+    return _replace(pod, metadata=metadata, spec=_replace(pod.spec, node_name=node_name))
+
+
+_T = TypeVar("_T", Pod, PodSpec)
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _replace(obj: _T, **changes: Any) -> _T:
+    """``attrs.evolve`` without re-running ``__init__``: a field-by-field copy of a
+    validated Pod or PodSpec with ``changes`` (already valid values) swapped in. The
+    scheduler binds every pod it places; evolve's generic path was 5 % of a cycle."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(field.name for field in attrs.fields(cls))
+    new = object.__new__(cls)
+    for name in names:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new

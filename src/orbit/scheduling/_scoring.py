@@ -118,8 +118,7 @@ def run_scores(
 def select_host(total: npt.NDArray[np.int64], rng: random.Random) -> int:
     """The position of the best total; ties broken uniformly by ``rng`` (which is
     consumed only when there is a tie, so runs stay reproducible)."""
-    best = total.max()
-    ties = np.flatnonzero(total == best)
+    ties = (total == total.max()).nonzero()[0]
     if len(ties) == 1:
         return int(ties[0])
     return int(ties[rng.randrange(len(ties))])

@@ -401,3 +401,24 @@ def test_vectorised_masks_agree_with_filter_all_being_absent() -> None:
         )
     )
     assert np.array_equal(Snapshot(nodes).node_index.schedulable, [True, True, False])
+
+
+def test_the_bound_pod_equals_what_attrs_evolve_would_build() -> None:
+    """bound_pod copies fields without ``__init__``: the result must be the same object
+    value as the validated evolve, and the original must be untouched."""
+    from orbit.scheduling._binding import bound_pod  # noqa: PLC0415 (private helper)
+    from orbit.scheduling._cycle import CycleState  # noqa: PLC0415
+
+    pod = make_pod("p", cpu="250m")
+    state = CycleState()
+    state.binding_annotations["orbit.dev/gpu-devices"] = "3"
+    bound = bound_pod(state, pod, "n7")
+    expected = attrs.evolve(
+        pod,
+        metadata=attrs.evolve(pod.metadata, annotations={"orbit.dev/gpu-devices": "3"}),
+        spec=attrs.evolve(pod.spec, node_name="n7"),
+    )
+    assert bound == expected
+    assert type(bound.spec) is type(pod.spec)
+    assert not pod.spec.node_name
+    assert pod.metadata.annotations == {}
