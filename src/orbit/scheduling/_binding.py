@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import attrs
@@ -24,18 +25,39 @@ def bound_pod(state: CycleState, pod: Pod, node_name: str) -> Pod:
 
 
 _T = TypeVar("_T", Pod, PodSpec)
-_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+_COPIERS: dict[type[Any], Callable[..., Any]] = {}
 
 
 def _replace(obj: _T, **changes: Any) -> _T:
     """``attrs.evolve`` without re-running ``__init__``: a field-by-field copy of a
-    validated Pod or PodSpec with ``changes`` (already valid values) swapped in. The
-    scheduler binds every pod it places; evolve's generic path was 5 % of a cycle."""
+    validated Pod or PodSpec with ``changes`` (already valid values) swapped in.
+
+    The scheduler binds every pod it places and evolve's generic path was 5 % of a
+    cycle; the copier is generated once per class, one statement per field (as attrs
+    generates its own methods), which is twice as fast as a loop over the fields.
+    """
     cls = type(obj)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(field.name for field in attrs.fields(cls))
-    new = object.__new__(cls)
-    for name in names:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _make_copier(cls)
+    new: _T = copier(obj, changes)
     return new
+
+
+def _make_copier(cls: type[Any]) -> Callable[..., Any]:
+    lines = ["def copy(obj, changes):", "    new = new_object(cls)"]
+    for field in attrs.fields(cls):
+        name = field.name
+        lines.append(
+            f"    set_field(new, {name!r}, "
+            f"changes[{name!r}] if {name!r} in changes else obj.{name})"
+        )
+    lines.append("    return new")
+    namespace: dict[str, Any] = {
+        "new_object": object.__new__,
+        "set_field": object.__setattr__,
+        "cls": cls,
+    }
+    exec("\n".join(lines), namespace)  # built from the class's own field names
+    copier: Callable[..., Any] = namespace["copy"]
+    return copier

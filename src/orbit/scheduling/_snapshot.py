@@ -185,6 +185,7 @@ class Snapshot:
         for name in (CPU, MEMORY):
             self._non_zero[self._row[name]] = [info.non_zero_requested[name] for info in infos]
         self._free = self._alloc - self._req
+        self._least_free: list[int] | None = None
         self._node_index: NodeIndex | None = None
         self.version += 1
         self._journal: list[tuple[int, PodInfo, int]] = []
@@ -316,10 +317,14 @@ class Snapshot:
             self._req[:, i] += requested
             self._free[:, i] -= requested
             self._non_zero[:, i] += non_zero
+            least = self._least_free
+            if least is not None:  # free only fell, on one node: fold it in
+                self._least_free = list(map(min, least, self._free[:, i].tolist()))
         else:
             self._req[:, i] -= requested
             self._free[:, i] += requested
             self._non_zero[:, i] -= non_zero
+            self._least_free = None  # the node may have been the least free one
         if pod_info.has_affinity:
             self.affinity_pods += sign
         self.version += 1
@@ -367,6 +372,7 @@ class Snapshot:
         self._req = np.vstack((self._req, zeros))
         self._free = np.vstack((self._free, zeros))
         self._non_zero = np.vstack((self._non_zero, zeros))
+        self._least_free = None
         return r
 
     def pods_on(self, node_name: str) -> tuple[PodInfo, ...]:
@@ -415,6 +421,19 @@ class Snapshot:
     def free(self) -> Int64Array:
         """``allocatable - requested`` per row and node."""
         return self._free
+
+    @property
+    def least_free(self) -> list[int]:
+        """Per row, the smallest ``free`` of any node (0 with no nodes): a pod asking
+        no more than this fits everywhere, which the fit filter answers without
+        looking at every node. Kept up to date as pods are placed, recomputed after a
+        removal or a node change."""
+        if self._least_free is None:
+            if self._infos:
+                self._least_free = self._free.min(axis=1).tolist()
+            else:
+                self._least_free = [0] * len(self._resources)
+        return self._least_free
 
     @property
     def non_zero_requested(self) -> Int64Array:

@@ -176,6 +176,8 @@ def test_arrays_always_equal_the_node_infos(ops: list[tuple[bool, int, int, int]
             snapshot.assume(pod, "abc"[node_id])
         else:
             snapshot.forget(pod)
+        # the incrementally kept minimum equals a fresh one after every operation
+        assert snapshot.least_free == snapshot.free.min(axis=1).tolist()
     assert_arrays_match(snapshot)
     placed = sorted(p.key for p in snapshot.pods())
     assert placed == sorted(k for k in (f"default/p{i}" for i in range(8)) if snapshot.node_of(k))
@@ -195,3 +197,17 @@ def test_affinity_pods_counts_placed_pods_with_pod_affinity_terms() -> None:
     assert snapshot.affinity_pods == 0
     snapshot.assume(make_pod("another", cpu="1"), "b")
     assert snapshot.affinity_pods == 0
+
+
+def test_least_free_follows_placements_and_removals() -> None:
+    snapshot = Snapshot([make_node("a", cpu="4"), make_node("b", cpu="2")])
+    cpu = snapshot.row("cpu")
+    assert cpu is not None
+    assert snapshot.least_free[cpu] == 2000
+    snapshot.assume(make_pod("p1", cpu="1500m", memory=None), "b")
+    assert snapshot.least_free[cpu] == 500
+    snapshot.assume(make_pod("p2", cpu="3800m", memory=None), "a")
+    assert snapshot.least_free[cpu] == 200
+    snapshot.forget("default/p2")
+    assert snapshot.least_free[cpu] == 500
+    assert Snapshot([]).least_free == [0] * len(Snapshot([]).resources)

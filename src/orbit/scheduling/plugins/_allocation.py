@@ -111,14 +111,22 @@ def gather_node(
     return requested, allocatable
 
 
-def _take(matrix: IntArray, rows: list[int], candidates: npt.NDArray[np.intp]) -> IntArray:
+def _take(matrix: IntArray, rows: slice | list[int], candidates: npt.NDArray[np.intp]) -> IntArray:
     """``matrix[rows][:, candidates]`` in the cheapest numpy form (``take`` is several
-    times faster than fancy indexing on these sizes)."""
-    first = rows[0]
-    if rows == list(range(first, first + len(rows))):
-        taken: IntArray = matrix[first : first + len(rows)].take(candidates, axis=1)
+    times faster than fancy indexing on these sizes); ``rows`` is a slice when the rows
+    are contiguous (the plan works that out once)."""
+    if isinstance(rows, slice):
+        taken: IntArray = matrix[rows].take(candidates, axis=1)
         return taken
     return np.stack([matrix[row].take(candidates) for row in rows])
+
+
+def _row_selector(rows: list[int]) -> slice | list[int]:
+    """A slice for contiguous ``rows`` (one ``take`` for all), else the list."""
+    first = rows[0] if rows else 0
+    if rows == list(range(first, first + len(rows))):
+        return slice(first, first + len(rows))
+    return rows
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -137,8 +145,11 @@ class Gathered:
     offered: bool
     huge: bool
 
-    def weights(self, weights: Sequence[int]) -> list[int]:
-        """The weights of the kept rows."""
+    def weights(self, weights: Sequence[int]) -> Sequence[int]:
+        """The weights of the kept rows (``weights`` itself when every row is kept:
+        ``kept`` is increasing, so equal lengths mean all of them)."""
+        if len(self.kept) == len(weights):
+            return weights
         return [weights[k] for k in self.kept]
 
 
@@ -156,20 +167,25 @@ def gather_all(
     plan = snapshot.layout_cache.get(key)
     if plan is None:
         plan = snapshot.layout_cache[key] = _plan(snapshot, names, pod_requests)
-    rows, kept, offered, huge = plan
+    rows, selector, kept, offered, huge = plan
     if not kept:
         empty = np.zeros((0, len(candidates)), dtype=np.int64)
         return Gathered(empty, empty, kept, offered, huge)
     source = snapshot.requested if use_requested else snapshot.non_zero_requested
-    allocatable = _allocatable(snapshot, rows, candidates)
-    requested = _take(source, rows, candidates)
+    allocatable = _allocatable(snapshot, rows, selector, candidates)
+    requested = _take(source, selector, candidates)
     for s, k in enumerate(kept):
         if pod_requests[k]:
             requested[s] += pod_requests[k]
     return Gathered(requested, allocatable, kept, offered, huge)
 
 
-def _allocatable(snapshot: Snapshot, rows: list[int], candidates: npt.NDArray[np.intp]) -> IntArray:
+def _allocatable(
+    snapshot: Snapshot,
+    rows: list[int],
+    selector: slice | list[int],
+    candidates: npt.NDArray[np.intp],
+) -> IntArray:
     """The allocatable rows at the candidates, shared by the scorers of one cycle (the
     allocatable never changes with placements; the memo holds the candidates array,
     so its identity cannot be reused). Callers must not write to the result."""
@@ -178,15 +194,16 @@ def _allocatable(snapshot: Snapshot, rows: list[int], candidates: npt.NDArray[np
     if memo is not None and memo[0] is candidates:
         cached: IntArray = memo[1]
         return cached
-    taken = _take(snapshot.allocatable, rows, candidates)
+    taken = _take(snapshot.allocatable, selector, candidates)
     snapshot.layout_cache[key] = (candidates, taken)
     return taken
 
 
 def _plan(
     snapshot: Snapshot, names: tuple[str, ...], pod_requests: Sequence[int]
-) -> tuple[list[int], tuple[int, ...], bool, bool]:
-    """The array rows to take, the resources they stand for, and the static flags."""
+) -> tuple[list[int], slice | list[int], tuple[int, ...], bool, bool]:
+    """The array rows to take (and how to select them), the resources they stand for,
+    and the static flags."""
     rows: list[int] = []
     kept: list[int] = []
     for s, (name, row, pod_request) in enumerate(
@@ -197,7 +214,8 @@ def _plan(
             kept.append(s)
     index = snapshot.node_index
     offered = index.offered_everywhere.issuperset(rows)
-    return rows, tuple(kept), offered, index.largest_allocatable > _SAFE
+    huge = index.largest_allocatable > _SAFE
+    return rows, _row_selector(rows), tuple(kept), offered, huge
 
 
 def _exact(

@@ -194,6 +194,12 @@ class NodeResourcesFit:
         checked = self._checked(request)
         free = snapshot.free
         rows = snapshot.rows(checked)
+        least = snapshot.least_free
+        if all(
+            row is not None and request[name] <= least[row]
+            for name, row in zip(checked, rows, strict=True)
+        ):
+            return self._fits_everywhere(snapshot)  # the pod asks no more than any node has
         mask: npt.NDArray[np.bool_] | None = None
         for name, row in zip(checked, rows, strict=True):
             if row is None:  # offered by no node
@@ -218,6 +224,18 @@ class NodeResourcesFit:
             return Status.unschedulable(*(insufficient_reason(name) for name in names))
 
         return FilterAllResult(mask=mask, reason=reason, codes=codes)
+
+    def _fits_everywhere(self, snapshot: Snapshot) -> FilterAllResult:
+        """The verdict for a pod every node has room for: one per snapshot layout."""
+        key = ("fit-everywhere", len(snapshot))
+        cached = snapshot.layout_cache.get(key)
+        if cached is None:
+            mask = np.ones(len(snapshot), dtype=np.bool_)
+            cached = snapshot.layout_cache[key] = FilterAllResult(
+                mask=mask, reason=lambda _: SUCCESS, everywhere=True
+            )
+        result: FilterAllResult = cached
+        return result
 
     # -- score ---------------------------------------------------------------------
 
