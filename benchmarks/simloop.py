@@ -20,7 +20,7 @@ Scenarios, each a fresh :func:`orbit.simulate` run:
 Reported per scenario: wall seconds, simulated seconds per wall second, task wakeups
 per wall second and clock jumps. The issue's target (a day of a 1,000-node cluster with
 20,000 pod lifecycles in under a minute) is met by the whole control plane in
-``benchmarks/startup.py``; this script shows the budget the loop leaves for it.
+``benchmarks/simulation.py``; this script shows the budget the loop leaves for it.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ LAST_APPLIED_ANNOTATION = "orbit.dev/last-applied-configuration"
 _log = logging.getLogger("orbit")
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_FINISHED = ("Succeeded", "Failed")
 
 ApplyAction = Literal["created", "configured", "unchanged"]
 
@@ -467,12 +468,14 @@ class Cluster:
     async def delete(self, kind: str | type[Any], name: str, namespace: str = "default") -> Any:
         """Delete an object; returns its last state. A pod already bound to a node is
         deleted gracefully (its ``terminationGracePeriodSeconds``): it keeps a deletion
-        timestamp until its node agent has stopped it."""
+        timestamp until its node agent has stopped it. A pod that has finished
+        (Succeeded or Failed) has nothing left to stop and goes at once, as in
+        Kubernetes."""
         info = resolve_kind(kind)
         namespace = namespace if info.namespaced else ""
         obj = self.store.get(info, name, namespace)
         grace = 0
-        if isinstance(obj, Pod) and obj.spec.node_name:
+        if isinstance(obj, Pod) and obj.spec.node_name and obj.status.phase not in _FINISHED:
             grace = obj.spec.termination_grace_period_seconds
         return self.store.delete(info, name, namespace, grace_period_s=grace)
 

@@ -136,3 +136,40 @@ def test_the_same_seed_gives_the_same_run() -> None:
     again = simulate(_trace, 7, seed=7)
     assert len(first) > 40
     assert first == again
+
+
+async def test_a_finished_pod_is_deleted_at_once_a_running_one_gracefully() -> None:
+    async with orbit.Cluster(nodes=nodes(1)) as cluster:
+        await cluster.apply(
+            [sim_pod("done", run_seconds="5"), sim_pod("busy", shutdown_seconds="3")]
+        )
+        await cluster.wait_for("pod", "done", "Succeeded", timeout_s=60)
+        await cluster.wait_for("pod", "busy", "Running", timeout_s=60)
+        last = await cluster.delete("pod", "done")
+        assert last.metadata.deletion_timestamp is None
+        with pytest.raises(orbit.NotFound):
+            await cluster.get("pod", "done")
+        began = now()
+        last = await cluster.delete("pod", "busy")
+        assert last.metadata.deletion_timestamp is not None
+        await cluster.wait_for("pod", "busy", "deleted", timeout_s=60)
+        assert now() - began == 3
+
+
+async def test_a_recovered_node_is_ready_again_at_its_next_heartbeat() -> None:
+    runtimes = [SimRuntime(), SimRuntime()]
+    async with orbit.Cluster(
+        nodes=[Node(f"n{i}", runtime=r) for i, r in enumerate(runtimes)]
+    ) as cluster:
+        await anyio.sleep(15)
+        runtimes[1].fail_node()
+        await cluster.wait_for("node", "n1", "condition=Ready=Unknown", timeout_s=600)
+        await anyio.sleep(7)  # 62
+        runtimes[1].recover_node()
+        await cluster.wait_for("node", "n1", "condition=Ready=True", timeout_s=600)
+        assert now() == 70  # the next beat renews the lease and reports Ready
+        await anyio.sleep(5)  # the monitor at 75 lifts the taint
+        node = await cluster.get("node", "n1")
+        assert node.spec.taints == ()
+        assert cluster.leases.renewed_at("n1") == 70
+        assert cluster.leases.renewed_at("n0") == 70

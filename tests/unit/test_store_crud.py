@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from store_builders import START, make_config_map, make_namespace, make_pod, make_store
 
 from orbit.api import ConfigMap, Namespace, ObjectMeta, Pod, kind_info
 from orbit.clock import ManualClock
 from orbit.errors import AlreadyExists, NotFound, UnsupportedKind, ValidationError
 from orbit.store import MemoryStore
+from orbit.store._memory import uuid4_text
 from orbit.store._rules import generate_name
 
 
@@ -238,3 +242,8 @@ def test_generate_name_gives_up_after_repeated_collisions() -> None:
     with pytest.raises(AlreadyExists):
         generate_name(kind_info(Pod), "web-", StuckRandom(), taken, "default")
     assert generate_name(kind_info(Pod), "web-", StuckRandom(), {}, "default") == "web-bbbbb"
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_seeded_uids_are_the_uuid4_text_of_the_draw(bits: int) -> None:
+    assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))

@@ -8,20 +8,25 @@ does not. The condition is written only when it changes, or when a node the life
 controller had declared lost is back.
 
 Pings of real backends run concurrently, each within a timeout, so one hung Docker
-engine delays nobody else; the simulator's pings (``kind == "sim"``) answer from memory
-and are awaited in turn, which keeps a 1,000-node simulation's heartbeats cheap.
+engine delays nobody else. Simulated nodes (:class:`~orbit.runtimes.SimRuntime`) answer
+from memory, and their answers change only when one of them fails or recovers
+(``SimRuntime.reachability_epoch``): they are pinged again only then, and otherwise a
+round renews their leases from the answers it remembers. A day of a 1,000-node
+simulation is 8,640 rounds; each costs little more than the lease renewals.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import filterfalse
+from operator import attrgetter
 
 import anyio
 import anyio.abc
 
 from orbit.clock import Clock
-from orbit.runtimes import Runtime
+from orbit.runtimes import Runtime, SimRuntime
 from orbit.store import Leases
 
 from ._agent import NodeAgent
@@ -29,6 +34,7 @@ from ._agent import NodeAgent
 __all__ = ["Heartbeat"]
 
 _log = logging.getLogger("orbit.node")
+_reported = attrgetter("ready_reported")
 
 
 class Heartbeat:
@@ -54,18 +60,27 @@ class Heartbeat:
         self.period_s = period_s
         self.timeout_s = timeout_s
         self._groups: dict[int, tuple[Runtime, list[NodeAgent]]] = {}
+        self._sim: dict[int, tuple[SimRuntime, list[NodeAgent]]] = {}
+        self._survey: _SimSurvey | None = None  # the simulated nodes' last answers
 
     def add(self, agent: NodeAgent) -> None:
         """Beat for ``agent`` from the next round on."""
-        self._groups.setdefault(id(agent.runtime), (agent.runtime, []))[1].append(agent)
+        runtime = agent.runtime
+        if isinstance(runtime, SimRuntime):
+            self._sim.setdefault(id(runtime), (runtime, []))[1].append(agent)
+        else:
+            self._groups.setdefault(id(runtime), (runtime, []))[1].append(agent)
+        self._survey = None
 
     def remove(self, agent: NodeAgent) -> None:
         """Stop beating for ``agent``."""
-        group = self._groups.get(id(agent.runtime))
-        if group is not None and agent in group[1]:
-            group[1].remove(agent)
-            if not group[1]:
-                del self._groups[id(agent.runtime)]
+        for groups in (self._sim, self._groups):
+            group = groups.get(id(agent.runtime))
+            if group is not None and agent in group[1]:
+                group[1].remove(agent)
+                if not group[1]:
+                    del groups[id(agent.runtime)]
+        self._survey = None
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -78,23 +93,30 @@ class Heartbeat:
 
     async def beat(self) -> None:
         """One round: ping each runtime once, renew and report for its nodes."""
-        answered: list[NodeAgent] = []
-        remote = []
-        for runtime, agents in list(self._groups.values()):
-            if runtime.kind != "sim":
-                remote.append((runtime, agents))
-                continue
+        if self._sim:
+            survey = self._survey
+            if survey is None or survey.epoch != SimRuntime.reachability_epoch:
+                survey = self._survey = await self._survey_sim()
+            for agents, problem in survey.down:
+                self._down(agents, problem)
+            self._up(survey.up, survey.names)
+        if self._groups:
+            async with anyio.create_task_group() as tasks:
+                for runtime, agents in list(self._groups.values()):
+                    tasks.start_soon(self._ping_remote, runtime, agents)
+
+    async def _survey_sim(self) -> _SimSurvey:
+        """Ping every simulated runtime (from memory) and remember the answers."""
+        survey = _SimSurvey(SimRuntime.reachability_epoch)
+        for runtime, agents in list(self._sim.values()):
             try:
                 await runtime.ping()
             except Exception as error:
-                self._down(agents, f"container runtime is down: {error}")
+                survey.down.append((agents, f"container runtime is down: {error}"))
             else:
-                answered.extend(agents)
-        self._up(answered)
-        if remote:
-            async with anyio.create_task_group() as tasks:
-                for runtime, agents in remote:
-                    tasks.start_soon(self._ping_remote, runtime, agents)
+                survey.up.extend(agents)
+        survey.names = [agent.name for agent in survey.up]
+        return survey
 
     async def _ping_remote(self, runtime: Runtime, agents: Sequence[NodeAgent]) -> None:
         problem = f"container runtime did not answer within {self.timeout_s:g}s"
@@ -110,14 +132,32 @@ class Heartbeat:
         else:
             self._up(agents)
 
-    def _up(self, agents: Sequence[NodeAgent]) -> None:
+    def _up(self, agents: Sequence[NodeAgent], names: Sequence[str] | None = None) -> None:
         """Renew the leases of nodes whose runtime answered; report those not known
         Ready (or back from being declared lost) Ready."""
-        back = self.leases.renew_many([agent.name for agent in agents], self.clock.monotonic())
-        for agent in agents:
-            if not agent.ready_reported or agent.name in back:
-                agent.set_ready(True, force=agent.name in back)
+        if names is None:
+            names = [agent.name for agent in agents]
+        back = self.leases.renew_many(names, self.clock.monotonic())
+        for agent in filterfalse(_reported, agents):  # the usual round: none
+            if agent.name not in back:
+                agent.set_ready(True)
+        if back:
+            for agent in agents:
+                if agent.name in back:
+                    agent.set_ready(True, force=True)
 
     def _down(self, agents: Sequence[NodeAgent], problem: str) -> None:
         for agent in agents:
             agent.set_ready(False, problem)
+
+
+class _SimSurvey:
+    """Which simulated nodes answered, as of one ``SimRuntime.reachability_epoch``."""
+
+    __slots__ = ("down", "epoch", "names", "up")
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.up: list[NodeAgent] = []
+        self.names: list[str] = []
+        self.down: list[tuple[list[NodeAgent], str]] = []

@@ -164,8 +164,17 @@ def merge_conditions(
     stamped = {}
     for condition in own:
         before = previous.get(condition.type)
-        keep = before is not None and before.status == condition.status
-        when = before.last_transition_time if keep and before is not None else now
+        when: datetime | None = now
+        if before is not None and before.status == condition.status:
+            same = (before.reason, before.message, before.last_probe_time) == (
+                condition.reason,
+                condition.message,
+                condition.last_probe_time,
+            )
+            if same:
+                stamped[condition.type] = before  # unchanged: the very object, no copy
+                continue
+            when = before.last_transition_time
         stamped[condition.type] = attrs.evolve(condition, last_transition_time=when)
     merged = [stamped.pop(c.type, c) for c in old]
     merged.extend(stamped.values())

@@ -70,6 +70,7 @@ class PodWorker:
         self._group: anyio.abc.TaskGroup | None = None
         self._retry_sync_at: float | None = None
         self._failures = 0
+        self._echoes: set[int] = set()  # versions this worker wrote, not yet seen back
         self.backoff = agent.backoff.for_pod(pod.metadata.annotations)
         self.records = {c.name: ContainerRecord(c, init=True) for c in pod.spec.init_containers}
         self.records.update({c.name: ContainerRecord(c) for c in pod.spec.containers})
@@ -79,11 +80,21 @@ class PodWorker:
     # -- inputs ----------------------------------------------------------------------
 
     def update(self, pod: Pod | None) -> None:
-        """The latest Pod from the watch; ``None`` when it left the store or the node."""
+        """The latest Pod from the watch; ``None`` when it left the store or the node.
+
+        The echo of this worker's own write brings nothing new and wakes nobody (a
+        sync per status write it made would double the work of every pod)."""
         if pod is None:
             self.removed = True
-        elif _version(pod) >= _version(self.pod):
-            self.pod = pod
+        else:
+            version = _version(pod)
+            if version >= _version(self.pod):
+                self.pod = pod
+            if self._echoes:
+                echo = version in self._echoes
+                self._echoes = {v for v in self._echoes if v > version}
+                if echo:
+                    return
         self._wake.set()
 
     def probe_failed(self, container: str, kind: ProbeKind, message: str) -> None:
@@ -115,7 +126,8 @@ class PodWorker:
                 if record.running and record.launch is not None:
                     self._attend(record)
             while True:
-                self._wake = anyio.Event()
+                if self._wake.is_set():
+                    self._wake = anyio.Event()
                 if await self._safe_sync():
                     break
                 await self._sleep(self._next_deadline())
@@ -165,7 +177,10 @@ class PodWorker:
             return True
         if self.finished:
             return False
-        self.pod = self.ports.publish(self.agent.store, self.pod)
+        published = self.ports.publish(self.agent.store, self.pod)
+        if published is not self.pod:
+            self._echoes.add(_version(published))
+        self.pod = published
         if self._deadline_passed():
             await self._deadline_exceeded()
             return False
@@ -296,6 +311,7 @@ class PodWorker:
         if failure.reason == "ErrImagePull":
             message = f'Failed to pull image "{record.spec.image}": {failure.message}'
             recorder.record(self.pod, "Warning", "Failed", message)
+            self._wake.set()  # shown once; the next sync turns it into ImagePullBackOff
         recorder.record(self.pod, "Warning", "Failed", f"Error: {failure.reason}")
 
     def _attend(self, record: ContainerRecord) -> None:
@@ -398,6 +414,9 @@ class PodWorker:
             record.retry_at = None
             record.done = True
 
+        if len(running) == 1:  # the usual pod: no task group needed
+            await stop(running[0])
+            return
         async with anyio.create_task_group() as group:
             for record in running:
                 group.start_soon(stop, record)
@@ -485,6 +504,7 @@ class PodWorker:
                 return
             try:
                 self.pod = store.update_status(attrs.evolve(current, status=status))
+                self._echoes.add(_version(self.pod))
             except Conflict:
                 continue
             except NotFound:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import ClassVar
 
 import anyio
 import attrs
@@ -102,6 +103,9 @@ class SimRuntime:
     """
 
     kind = "sim"
+    reachability_epoch: ClassVar[int] = 0
+    """Bumped whenever any SimRuntime fails or recovers: a heartbeat over a thousand
+    simulated nodes re-pings them only when this moved (their answers live in memory)."""
 
     def __init__(
         self,
@@ -141,6 +145,7 @@ class SimRuntime:
         if self._failed_at is not None:
             return
         self._failed_at = self._now()
+        SimRuntime.reachability_epoch += 1
         if lose_containers:
             for container in self._containers.values():
                 if container.running:
@@ -155,6 +160,7 @@ class SimRuntime:
         if failed_at is None:
             return
         self._failed_at = None
+        SimRuntime.reachability_epoch += 1
         message = "The container could not be located when the node came back"
         for container in self._containers.values():
             if container.lost:

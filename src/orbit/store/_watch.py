@@ -240,7 +240,10 @@ class Watch(Generic[T]):
         return self
 
     async def __anext__(self) -> WatchEvent[T]:
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        if self._synthetic or self._backlog or self._buffer or self._state != _OPEN:
+            # an answer without waiting: still a point where cancellation is seen (a
+            # wait below is one already, so the usual idle watcher skips this)
+            await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self._synthetic:
                 self._synthetic -= 1
