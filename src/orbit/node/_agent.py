@@ -178,8 +178,9 @@ class NodeAgent:
         capacity = {name: Quantity.parse(value) for name, value in resources.capacity.items()}
         capacity.setdefault(PODS, Quantity.parse("110"))
         info = resources.info
-        arch = info.get("architecture") or _ARCH.get(platform.machine().lower(), "amd64")
-        system = (info.get("operating_system") or platform.system() or "linux").lower()
+        machine = (info.get("architecture") or platform.machine()).lower()
+        arch = _ARCH.get(machine, machine or "amd64")  # Go's names, as kubernetes.io/arch has
+        system = (info.get("os") or info.get("operating_system") or platform.system()).lower()
         labels = {
             "kubernetes.io/hostname": config.name,
             "kubernetes.io/os": system,

@@ -309,7 +309,9 @@ class PodWorker:
             return
         record.waiting = (failure.reason, failure.message)
         if failure.reason == "ErrImagePull":
-            message = f'Failed to pull image "{record.spec.image}": {failure.message}'
+            message = failure.message  # the runtime's words, which name the image
+            if not message.startswith("Failed to pull image"):
+                message = f'Failed to pull image "{record.spec.image}": {message}'
             recorder.record(self.pod, "Warning", "Failed", message)
             self._wake.set()  # shown once; the next sync turns it into ImagePullBackOff
         recorder.record(self.pod, "Warning", "Failed", f"Error: {failure.reason}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar, TypeVarTuple
@@ -23,8 +24,8 @@ _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
 _library: ContextVar[str | None] | None
-try:
-    from sniffio import current_async_library_cvar as _library
+try:  # sniffio is optional (newer anyio runs without it): a dynamic import keeps it so
+    _library = importlib.import_module("sniffio").current_async_library_cvar
 except ImportError:  # anyio runs without sniffio, and then asks asyncio directly
     _library = None
 
