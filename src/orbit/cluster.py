@@ -20,6 +20,7 @@ directory adopts the containers an earlier one left running (``keep_running=True
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 import logging
@@ -162,7 +163,9 @@ class Cluster:
         Args:
             store: the object store (default: a new MemoryStore).
             clock: the clock (default: the running loop's, virtual under simulation).
-            seed: seeds the store's names and uids, the scheduler and the cluster id.
+            seed: seeds the store's names and uids, the scheduler and the cluster id;
+                default: the simulation's seed under ``orbit.simulate`` (so a seeded
+                simulation replays exactly), else none (random).
             scheduler_profiles: the scheduler's profiles (default: orbit's).
             scheduler_registry: the scheduler's plugin registry.
             nodes: the nodes to start with; ``None`` means one local node named after
@@ -183,6 +186,8 @@ class Cluster:
                 pod's ``terminationGracePeriodSeconds``).
         """
         self.clock: Clock = clock or current_clock()
+        if seed is None:
+            seed = _simulation_seed()
         self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
         self.scheduler = Scheduler(
             self.store,
@@ -656,6 +661,16 @@ def _waiting_reason(pod: Pod, container: str) -> str:
         if status.name == container and status.state.waiting is not None:
             return status.state.waiting.reason or "ContainerCreating"
     return "ContainerCreating"
+
+
+def _simulation_seed() -> int | None:
+    """The running simulation loop's seed (duck-typed: ``orbit_seed``), else None."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    seed = getattr(loop, "orbit_seed", None)
+    return seed if isinstance(seed, int) else None
 
 
 def _new_cluster_id(seed: int | None) -> str:

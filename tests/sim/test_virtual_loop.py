@@ -277,3 +277,26 @@ def test_the_simulation_package_exports_what_it_names() -> None:
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert set(exported) == public
+
+
+def test_a_cluster_takes_the_simulations_seed() -> None:
+    """Inside ``simulate(seed=…)`` a Cluster without a seed of its own is seeded by it,
+    so its uids (and SimRuntime jitter keyed by them) replay; another seed differs."""
+    import orbit  # noqa: PLC0415
+
+    async def uid_of_a_pod() -> str:
+        async with orbit.Cluster(nodes=[]) as cluster:
+            await cluster.apply(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": "p"},
+                    "spec": {"containers": [{"name": "c", "image": "x"}]},
+                }
+            )
+            pod = await cluster.get("pod", "p")
+            return str(pod.metadata.uid)
+
+    first = simulate(uid_of_a_pod, seed=7)
+    assert simulate(uid_of_a_pod, seed=7) == first
+    assert simulate(uid_of_a_pod, seed=8) != first
