@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +70,7 @@ __all__ = ["RUNTIME_LABEL", "NodeAgent"]
 RUNTIME_LABEL = "orbit.dev/runtime"
 _log = logging.getLogger("orbit.node")
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_SYSTEM_INFO_ALIASES = {"os": "operating_system", "machineID": "machine_id"}
 _PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
 _PRESSURE_REASONS = {
     "MemoryPressure": "KubeletHasSufficientMemory",
@@ -546,10 +548,17 @@ def _ready_condition(status: str, reason: str, message: str, now: datetime) -> N
 
 
 def _system_info(info: Mapping[str, str], kind: str, arch: str, system: str) -> NodeSystemInfo:
+    """nodeInfo from the runtime's facts: its keys are Kubernetes' JSON names
+    (``kernelVersion``, ``osImage``, ``os``...) or already snake_case; the architecture
+    and operating system are the agent's normalised ones (``amd64``, ``linux``)."""
     fields = {field.name for field in attrs.fields(NodeSystemInfo)}
-    known = {key: value for key, value in info.items() if key in fields}
-    known.setdefault("architecture", arch)
-    known.setdefault("operating_system", system)
+    known: dict[str, str] = {}
+    for key, value in info.items():
+        name = _SYSTEM_INFO_ALIASES.get(key) or re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+        if name in fields and value:
+            known[name] = value
+    known["architecture"] = arch
+    known["operating_system"] = system
     known.setdefault("kernel_version", platform.release())
     known.setdefault("container_runtime_version", kind)
     known.setdefault("kubelet_version", "orbit")
