@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
+import attrs
+
 from orbit.api import (
     CPU,
     GPU,
@@ -36,6 +38,7 @@ from orbit.api import (
     ResourceFieldSelector,
     Secret,
     SecretKeySelector,
+    SecurityContext,
 )
 from orbit.runtimes import (
     CLUSTER_LABEL,
@@ -362,7 +365,7 @@ def build_launch(
         memory_request_bytes=_amount(resources.requests, MEMORY, milli=False),
         memory_limit_bytes=_amount(resources.limits, MEMORY, milli=False),
         gpu_ids=container_gpu_ids(pod, container),
-        security=container.security_context,
+        security=effective_security(pod, container),
         network=context.network,
         init=init,
         restart_count=restart_count,
@@ -389,3 +392,26 @@ def _mounts(container: Container, volume_paths: Mapping[str, str]) -> tuple[Moun
             source = f"{source.rstrip('/')}/{mount.sub_path}"
         mounts.append(Mount(source=source, target=mount.mount_path, read_only=mount.read_only))
     return tuple(mounts)
+
+
+def effective_security(pod: Pod, container: Container) -> SecurityContext | None:
+    """The container's securityContext with the pod's ``runAsUser``, ``runAsGroup``
+    and ``runAsNonRoot`` filled in where the container leaves them unset, as the
+    kubelet's DetermineEffectiveSecurityContext does (the container's own win)."""
+    pod_level = pod.spec.security_context
+    own = container.security_context
+    if pod_level is None:
+        return own
+    if own is None:
+        own = SecurityContext()
+    merged = attrs.evolve(
+        own,
+        run_as_user=own.run_as_user if own.run_as_user is not None else pod_level.run_as_user,
+        run_as_group=own.run_as_group if own.run_as_group is not None else pod_level.run_as_group,
+        run_as_non_root=(
+            own.run_as_non_root if own.run_as_non_root is not None else pod_level.run_as_non_root
+        ),
+    )
+    if merged == SecurityContext() and container.security_context is None:
+        return None
+    return merged
