@@ -18,10 +18,13 @@ from .cluster import ApplyResult as ApplyResult
 from .cluster import Cluster as Cluster
 from .errors import AlreadyExists as AlreadyExists
 from .errors import Conflict as Conflict
+from .errors import Forbidden as Forbidden
 from .errors import Issue as Issue
 from .errors import NotFound as NotFound
 from .errors import OrbitError as OrbitError
 from .errors import ResourceExpired as ResourceExpired
+from .errors import RolloutFailed as RolloutFailed
+from .errors import TooManyRequests as TooManyRequests
 from .errors import UnsupportedKind as UnsupportedKind
 from .errors import ValidationError as ValidationError
 from .node import Node as Node
@@ -49,6 +52,7 @@ __all__ = [
     "Cluster",
     "Conflict",
     "DockerRuntime",
+    "Forbidden",
     "Issue",
     "ManifestWarning",
     "Node",
@@ -58,7 +62,9 @@ __all__ = [
     "Quantity",
     "ResourceExpired",
     "RestartBackoff",
+    "RolloutFailed",
     "SimRuntime",
+    "TooManyRequests",
     "UnsupportedKind",
     "ValidationError",
     "dump",

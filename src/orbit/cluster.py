@@ -30,7 +30,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, overload
 
@@ -38,6 +38,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from orbit.admission import default_admission
 from orbit.api import (
     Decoded,
     Event,
@@ -56,7 +57,30 @@ from orbit.api import (
 )
 from orbit.api import Node as NodeObject
 from orbit.clock import Clock, current_clock
-from orbit.controllers import NodeLifecycleController, Scheduler, store_aware_registry
+from orbit.controllers import (
+    ControllerLoop,
+    CronJobController,
+    DefaultTolerationSeconds,
+    DeploymentController,
+    DisruptionController,
+    GarbageCollector,
+    Informers,
+    JobController,
+    NamespaceController,
+    NodeLifecycleController,
+    PodGCController,
+    PropagationPolicy,
+    Reconciler,
+    ReplicaSetController,
+    ResourceQuotaController,
+    Scheduler,
+    TaintEvictionController,
+    delete_object,
+    store_aware_registry,
+)
+from orbit.controllers import cordon as cordon_node
+from orbit.controllers import drain as drain_node
+from orbit.controllers import uncordon as uncordon_node
 from orbit.errors import (
     AlreadyExists,
     Issue,
@@ -76,8 +100,9 @@ from orbit.node import (
     host_ports,
 )
 from orbit.scheduling import Frameworks, Profile, Registry
-from orbit.store import Leases, MemoryStore, Store, Watch
+from orbit.store import AdmissionBatch, Leases, MemoryStore, Store, Watch
 
+from . import _rollout
 from ._wait import Condition, compile_condition, describe
 
 __all__ = ["LAST_APPLIED_ANNOTATION", "ApplyResult", "Cluster"]
@@ -156,7 +181,10 @@ class Cluster:
         restart_backoff: RestartBackoff | None = None,
         heartbeat_period_s: float = 10.0,
         node_grace_period_s: float = 40.0,
+        default_toleration_seconds: int | None = 300,
+        terminated_pod_gc_threshold: int = 12500,
         stop_grace_s: float | None = None,
+        controllers: Iterable[str] = ("*",),
     ) -> None:
         """Set up the store, the loops and the nodes (they start on ``async with``).
 
@@ -182,13 +210,31 @@ class Cluster:
             heartbeat_period_s: how often node leases are renewed.
             node_grace_period_s: how stale a lease may get before its node is marked
                 Unknown and unreachable.
+            default_toleration_seconds: how long a pod without tolerations of its own
+                stays on a not-ready or unreachable node (Kubernetes'
+                DefaultTolerationSeconds); ``None``: it leaves at once.
+            terminated_pod_gc_threshold: how many finished pods the pod garbage
+                collector keeps (0: all).
             stop_grace_s: caps the grace of the pods stopped on exit (default: each
                 pod's ``terminationGracePeriodSeconds``).
+            controllers: which of orbit's controllers run, as kube-controller-manager's
+                ``--controllers``: ``"*"`` for all, a name to add one, ``"-name"`` to
+                leave one out (``["*", "-job"]``); names as in Kubernetes (``job``,
+                ``cronjob``, ``deployment``, ``replicaset``, ``garbagecollector``,
+                ``namespace``, ``resourcequota``) or orbit's (``job-controller``).
         """
         self.clock: Clock = clock or current_clock()
         if seed is None:
             seed = _simulation_seed()
         self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
+        if not self.store.admission:
+            plugins = builtins.list(default_admission())
+            if default_toleration_seconds is not None:
+                at = next(
+                    (i for i, p in enumerate(plugins) if p.name == "ResourceQuota"), len(plugins)
+                )
+                plugins.insert(at, DefaultTolerationSeconds(default_toleration_seconds))
+            self.store.admission = plugins
         self.scheduler = Scheduler(
             self.store,
             self.clock,
@@ -215,6 +261,25 @@ class Cluster:
         self._state_dir_given = state_dir is not None
         self.state_dir = os.fspath(state_dir) if state_dir is not None else ""
         self._task_group: anyio.abc.TaskGroup | None = None
+        self.controller_loops: dict[str, ControllerLoop] = {}
+        self.informers = Informers(self.store)
+        defaults: builtins.list[Reconciler] = [
+            ReplicaSetController(self.store, self.clock),
+            DeploymentController(self.store, self.clock),
+            GarbageCollector(self.store, self.clock),
+            NamespaceController(self.store, self.clock),
+            JobController(self.store, self.clock, collect_orphans=False),
+            CronJobController(self.store, self.clock),
+            ResourceQuotaController(self.store, self.clock),
+            TaintEvictionController(
+                self.store, self.clock, default_toleration_seconds=default_toleration_seconds
+            ),
+            PodGCController(
+                self.store, self.clock, terminated_pod_threshold=terminated_pod_gc_threshold
+            ),
+            DisruptionController(self.store, self.clock),
+        ]
+        self._pending_controllers = _selected(defaults, controllers)
         for name in INITIAL_NAMESPACES:
             self._ensure_namespace(name)
 
@@ -232,10 +297,13 @@ class Cluster:
                 os.makedirs(self.state_dir, exist_ok=True)
             else:
                 self.state_dir = tempfile.mkdtemp(prefix="orbit-")
+            await self._task_group.start(self.informers.run)
             await self._task_group.start(self.scheduler.run)
             await self._task_group.start(self._pods.run)
             await self._task_group.start(self.node_lifecycle.run)
             await self._task_group.start(self.heartbeat.run)
+            for reconciler in self._pending_controllers:
+                await self.start_controller(reconciler)
             await self._start_nodes(self._nodes)
         except BaseException:
             await self.__aexit__(None, None, None)
@@ -284,6 +352,31 @@ class Cluster:
             except Exception:
                 _log.exception("closing the runtime of node %s failed", agent.name)
 
+    # -- controllers -----------------------------------------------------------------
+
+    async def start_controller(self, reconciler: Reconciler) -> ControllerLoop:
+        """Run a controller (a :class:`~orbit.controllers.Reconciler`) in this cluster's
+        task group, fed by watches of the kinds it names; returns its loop. One loop
+        per controller name: starting a name that already runs returns that loop.
+        Before the cluster is entered the controller is remembered (replacing orbit's
+        default of that name) and starts on entry.
+        This is how orbit's own controllers run, and how a user adds an operator."""
+        loop = self.controller_loops.get(reconciler.name)
+        if loop is not None:
+            return loop
+        loop = ControllerLoop(self.store, self.clock, reconciler, informers=self.informers)
+        if self._task_group is None:
+            # Before entry a controller replaces orbit's default of the same name
+            # (e.g. a JobController with another backoff).
+            self._pending_controllers = [
+                r for r in self._pending_controllers if r.name != reconciler.name
+            ]
+            self._pending_controllers.append(reconciler)
+            return loop
+        self.controller_loops[reconciler.name] = loop
+        await self._task_group.start(loop.run)
+        return loop
+
     # -- nodes -----------------------------------------------------------------------
 
     async def add_node(self, node: Node) -> NodeObject:
@@ -318,6 +411,63 @@ class Cluster:
             self._pods.add(agent)
         return stored
 
+    async def remove_node(self, node: str) -> None:
+        """Stop a node's agent (and, unless ``keep_running``, its containers) and
+        delete its Node; its pods are force-deleted by the pod garbage collector 40 s
+        later and their controllers replace them. Drain first to move them gracefully."""
+        if self._task_group is None:
+            self._nodes = [n for n in self._nodes if n.name != node]
+            return
+        agent = self.agents.pop(node, None)
+        if agent is not None:
+            self.heartbeat.remove(agent)
+            self._pods.remove(node)
+            with anyio.CancelScope(shield=True):
+                await agent.shutdown(stop=not self.keep_running, grace_cap_s=self.stop_grace_s)
+            if all(other.runtime is not agent.runtime for other in self.agents.values()):
+                try:
+                    await agent.runtime.close()
+                except Exception:
+                    _log.exception("closing the runtime of node %s failed", node)
+        self.leases.forget(node)
+        try:
+            self.store.delete(NodeObject, node)
+        except NotFound:
+            if agent is None:
+                raise
+
+    async def cordon(self, node: str) -> NodeObject:
+        """Mark a node unschedulable (``kubectl cordon``): no new pod lands on it."""
+        return cordon_node(self.store, node)
+
+    async def uncordon(self, node: str) -> NodeObject:
+        """Make a cordoned node schedulable again (``kubectl uncordon``)."""
+        return uncordon_node(self.store, node)
+
+    async def drain(
+        self,
+        node: str,
+        *,
+        timeout_s: float = 300.0,
+        grace_s: int | None = None,
+        force: bool = False,
+        delete_emptydir_data: bool = False,
+    ) -> builtins.list[Pod]:
+        """``kubectl drain --ignore-daemonsets``: cordon, evict every pod through the
+        Eviction API (retrying PodDisruptionBudget refusals every 5 s), wait until
+        they are gone; returns them. ``TimeoutError`` past ``timeout_s``;
+        ``OrbitError`` for pods kubectl would refuse (unmanaged pods unless ``force``,
+        emptyDir data unless ``delete_emptydir_data``)."""
+        return await drain_node(
+            self.store,
+            self.clock,
+            node,
+            timeout_s=timeout_s,
+            grace_s=grace_s,
+            force=force,
+            delete_emptydir_data=delete_emptydir_data,
+        )
+
     def _agent_for(self, node: Node) -> NodeAgent:
         runtime = node.resolved_runtime(os.path.join(self.state_dir, "process"), self.clock)
         return NodeAgent(
@@ -340,10 +490,12 @@ class Cluster:
         decoded, defaulted, validated, admitted (its namespace must exist or be created
         by the same apply) and merged with the live object before any is stored; any
         issue raises :class:`~orbit.ValidationError` listing them all and leaves the
-        store as it was. Existing objects are updated by a three-way merge with the
-        manifest applied last time, so fields others set (replicas scaled by an
-        autoscaler) are kept unless the manifest names them. Warnings (unknown or
-        ignored fields) are logged and returned on each result.
+        store as it was. Then the store's admission chain (LimitRange, ResourceQuota)
+        dry-runs the batch: an object it refuses raises :class:`~orbit.Forbidden` with
+        Kubernetes' message, and nothing is stored. Existing objects are updated by a
+        three-way merge with the manifest applied last time, so fields others set
+        (replicas scaled by an autoscaler) are kept unless the manifest names them.
+        Warnings (unknown or ignored fields) are logged and returned on each result.
         """
         decoded = decode_documents(read_documents(source))
         issues = [issue for d in decoded for issue in d.issues]
@@ -352,12 +504,24 @@ class Cluster:
             plans, issues = self._plan(decoded)
         if issues:
             raise ValidationError(issues)
+        self._dry_run_admission(plans)
         for note in (w for d in decoded for w in d.warnings):
             _log.warning("%s", note)
         # No await from here on: the whole batch lands atomically for other tasks.
         results = [self._commit(plan) for plan in plans]
         await anyio.lowlevel.checkpoint()
         return results
+
+    def _dry_run_admission(self, plans: Sequence[_Plan]) -> None:
+        """Admit the batch as the commit will, storing nothing: each object (in commit
+        order) is admitted with the earlier ones of the batch counted as stored, and
+        the quota usage their admission would charge counted too. A refusal raises
+        (``Forbidden``, ``ValidationError``); since nothing awaits between this and
+        the commit, the commit's own admission then accepts every object."""
+        batch = AdmissionBatch()
+        for plan in plans:
+            if plan.object != plan.live:  # "unchanged" objects are not written
+                self.store.admit(plan.object, old=plan.live, batch=batch)
 
     def _plan(self, decoded: Sequence[Decoded]) -> tuple[list[_Plan], list[Issue]]:
         """Admit every object and compute what it becomes, touching nothing."""
@@ -470,19 +634,32 @@ class Cluster:
         )
         return list(result.items)
 
-    async def delete(self, kind: str | type[Any], name: str, namespace: str = "default") -> Any:
-        """Delete an object; returns its last state. A pod already bound to a node is
-        deleted gracefully (its ``terminationGracePeriodSeconds``): it keeps a deletion
-        timestamp until its node agent has stopped it. A pod that has finished
-        (Succeeded or Failed) has nothing left to stop and goes at once, as in
-        Kubernetes."""
+    async def delete(
+        self,
+        kind: str | type[Any],
+        name: str,
+        namespace: str = "default",
+        *,
+        propagation_policy: PropagationPolicy | None = "Background",
+        grace_period_s: int | None = None,
+    ) -> Any:
+        """Delete an object as ``kubectl delete`` does; returns its state after the
+        request. Dependents follow ``propagation_policy``: "Background" (kubectl's
+        default: it goes at once, the garbage collector deletes its dependents),
+        "Foreground" (it stays until its blocking dependents are gone) or "Orphan"
+        (they stay, without their reference to it); None is the API's default for the
+        kind (batch/v1 Jobs orphan). A pod on a node goes gracefully (``grace_period_s``,
+        default its terminationGracePeriodSeconds); an unscheduled or finished one at
+        once. A Namespace turns Terminating, is emptied, then goes."""
         info = resolve_kind(kind)
-        namespace = namespace if info.namespaced else ""
-        obj = self.store.get(info, name, namespace)
-        grace = 0
-        if isinstance(obj, Pod) and obj.spec.node_name and obj.status.phase not in _FINISHED:
-            grace = obj.spec.termination_grace_period_seconds
-        return self.store.delete(info, name, namespace, grace_period_s=grace)
+        return delete_object(
+            self.store,
+            info,
+            name,
+            namespace if info.namespaced else "",
+            propagation_policy=propagation_policy,
+            grace_period_s=grace_period_s,
+        )
 
     def watch(
         self,
@@ -584,6 +761,80 @@ class Cluster:
             return lines
         return [line async for line in lines]
 
+    # -- workloads: kubectl scale, set image, rollout --------------------------------
+
+    async def scale(self, target: str, replicas: int, *, namespace: str = "default") -> Any:
+        """Set the replicas of a Deployment or ReplicaSet (``"deployment/web"``), as
+        ``kubectl scale``; returns the updated object. The controllers do the rest."""
+        return _rollout.set_replicas(self.store, target, replicas, namespace)
+
+    async def set_image(
+        self,
+        target: str,
+        images: Mapping[str, str] | None = None,
+        *,
+        namespace: str = "default",
+        **by_container: str,
+    ) -> Any:
+        """Change container images of a Deployment's template, as ``kubectl set
+        image``: ``set_image("deployment/web", web="web:v2")`` or a mapping
+        (``{"*": "web:v2"}`` sets every container); starts a rollout."""
+        wanted = {**(images or {}), **by_container}
+        if not wanted:
+            raise ValueError("name at least one container and its image")
+        return _rollout.set_image(self.store, target, wanted, namespace)
+
+    async def rollout_pause(self, target: str, *, namespace: str = "default") -> Any:
+        """Pause a Deployment's rollout (template changes wait; scaling still works)."""
+        return _rollout.set_paused(self.store, target, True, namespace)
+
+    async def rollout_resume(self, target: str, *, namespace: str = "default") -> Any:
+        """Resume a paused Deployment's rollout."""
+        return _rollout.set_paused(self.store, target, False, namespace)
+
+    async def rollout_history(
+        self, target: str, *, namespace: str = "default"
+    ) -> builtins.list[_rollout.Revision]:
+        """The revisions a Deployment keeps (``revisionHistoryLimit``), oldest first."""
+        return _rollout.rollout_history(self.store, target, namespace)
+
+    async def rollout_undo(
+        self, target: str, to_revision: int | None = None, *, namespace: str = "default"
+    ) -> Any:
+        """Roll a Deployment back to ``to_revision`` (default: the previous one), as
+        ``kubectl rollout undo``; returns the Deployment with the restored template."""
+        return _rollout.rollout_undo(self.store, target, namespace, to_revision)
+
+    async def rollout_status(
+        self,
+        target: str,
+        *,
+        namespace: str = "default",
+        timeout_s: float = 600.0,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> Any:
+        """Wait until a Deployment's rollout completes, as ``kubectl rollout status``;
+        returns the Deployment. Raises :class:`~orbit.RolloutFailed` when it exceeds
+        its progress deadline or orbit rolls it back (the reason says why), and
+        ``TimeoutError`` after ``timeout_s``. ``on_progress`` gets kubectl's
+        "Waiting for ..." lines as they change."""
+        info, name = _rollout.parse_target(target)
+        if info.kind != "Deployment":
+            raise UnsupportedKind(f"{info.kind} has no rollout (only Deployments do)")
+        start = self.store.get(info, name, namespace)
+        before = start.metadata.annotations.get(_rollout.ROLLED_BACK_FROM)
+        said = ""
+
+        def done(d: Any) -> bool:
+            nonlocal said
+            state = _rollout.rollout_state(d, before)
+            if on_progress is not None and state.message != said:
+                said = state.message
+                on_progress(state.message)
+            return state.done
+
+        return await self.wait_for(info.kind, name, done, timeout_s=timeout_s, namespace=namespace)
+
     async def wait_for(
         self,
         kind: str | type[Any],
@@ -632,6 +883,35 @@ class Cluster:
         raise TimeoutError(
             f"timed out after {timeout_s:g}s waiting for {subject} to be {wanted}; {describe(last)}"
         )
+
+
+def _controller_key(name: str) -> str:
+    """``job-controller``, ``job`` and ``Job`` all name the same controller;
+    ``garbage-collector`` and ``garbagecollector`` too."""
+    return name.lower().removesuffix("-controller").replace("-", "")
+
+
+def _selected(defaults: Sequence[Reconciler], wanted: Iterable[str]) -> builtins.list[Reconciler]:
+    """The default controllers ``wanted`` names (kube-controller-manager's rules)."""
+    wanted = builtins.list(wanted)
+    known = {_controller_key(r.name): r for r in defaults}
+    chosen: set[str] = set()
+    for item in wanted:
+        off = item.startswith("-")
+        key = _controller_key(item.lstrip("-"))
+        if key == "*":
+            if off:
+                raise ValueError('"-*" is not a controller selection; leave "*" out instead')
+            chosen.update(known)
+            continue
+        if key not in known:
+            names = ", ".join(sorted(known))
+            raise ValueError(f'no controller named "{item.lstrip("-")}" (orbit has: {names})')
+        (chosen.discard if off else chosen.add)(key)
+    for item in wanted:  # "-x" wins over "*" wherever it stands
+        if item.startswith("-"):
+            chosen.discard(_controller_key(item[1:]))
+    return [r for r in defaults if _controller_key(r.name) in chosen]
 
 
 def _pick_container(pod: Pod, container: str | None) -> str:

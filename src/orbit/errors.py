@@ -8,8 +8,15 @@ OrbitError
 ├── AlreadyExists                  create of an object whose name is taken
 ├── Conflict                       optimistic concurrency: stale resourceVersion
 │                                  (.expected, .actual)
+├── Forbidden                      admission refused a write: a ResourceQuota would be
+│                                  exceeded, a LimitRange bound is broken (.resource,
+│                                  .name, .reason)
 ├── ResourceExpired                a watch or list from a resourceVersion older than the
 │                                  store keeps, or a watcher too slow to keep up: re-list
+├── RolloutFailed                  a Deployment's rollout exceeded its progress deadline
+│                                  or was rolled back automatically (.reason, .revision)
+├── TooManyRequests                refused for now, retry later (HTTP 429): an eviction
+│                                  that would violate a PodDisruptionBudget (.causes)
 └── UnsupportedKind(ValueError)    an apiVersion/kind orbit does not run
 ```
 
@@ -26,10 +33,13 @@ from typing import NamedTuple
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "Forbidden",
     "Issue",
     "NotFound",
     "OrbitError",
     "ResourceExpired",
+    "RolloutFailed",
+    "TooManyRequests",
     "UnsupportedKind",
     "ValidationError",
 ]
@@ -101,10 +111,53 @@ class Conflict(OrbitError):
         )
 
 
+class Forbidden(OrbitError):
+    """Admission refused a create or update: the write would exceed a ResourceQuota or
+    break a LimitRange bound (Kubernetes answers 403 Forbidden).
+
+    The message is Kubernetes' own (``apierrors.NewForbidden``):
+    ``pods "web-1" is forbidden: exceeded quota: team-a, requested: requests.cpu=2,
+    used: requests.cpu=7, limited: requests.cpu=8``. ``resource`` is the plural,
+    group-qualified resource (``pods``, ``deployments.apps``); ``reason`` what follows
+    "is forbidden: ".
+    """
+
+    def __init__(self, resource: str, name: str, reason: str) -> None:
+        self.resource, self.name, self.reason = resource, name, reason
+        subject = f'{resource} "{name}"' if name else resource
+        super().__init__(f"{subject} is forbidden: {reason}")
+
+
 class ResourceExpired(OrbitError):
     """The requested resourceVersion is older than the store's history, or a watcher
     fell so far behind that its buffer overflowed. List again and watch from there
     (Kubernetes answers 410 Gone in both cases)."""
+
+
+class RolloutFailed(OrbitError):
+    """A Deployment's rollout failed: it exceeded its progress deadline
+    (``reason`` ProgressDeadlineExceeded), or orbit rolled it back automatically
+    (``reason`` says why; ``revision`` is the revision that failed)."""
+
+    def __init__(self, message: str, *, reason: str, revision: int | None = None) -> None:
+        self.reason, self.revision = reason, revision
+        super().__init__(message)
+
+
+class TooManyRequests(OrbitError):
+    """The request is refused for now and may succeed later (Kubernetes answers 429).
+
+    The Eviction API raises it when evicting a pod would take its PodDisruptionBudget
+    below what it allows; ``kubectl drain`` (and :func:`orbit.controllers.drain`)
+    retries such evictions. ``causes`` explains the refusal (Kubernetes'
+    ``DisruptionBudget`` status causes), ``retry_after_s`` suggests when to try again
+    (0: no suggestion).
+    """
+
+    def __init__(self, message: str, *, causes: Iterable[str] = (), retry_after_s: int = 0) -> None:
+        self.causes: tuple[str, ...] = tuple(causes)
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
 
 
 class UnsupportedKind(OrbitError, ValueError):

@@ -101,8 +101,19 @@ async def test_a_failed_node_turns_unknown_and_unreachable() -> None:
     ) as cluster:
         await anyio.sleep(15)
         runtimes[1].fail_node()
-        lost = await cluster.wait_for("node", "n1", "condition=Ready=Unknown", timeout_s=600)
-        assert [t.key for t in lost.spec.taints] == ["node.kubernetes.io/unreachable"]
+        lost = await cluster.wait_for(
+            "node",
+            "n1",
+            lambda n: (
+                [(t.key, t.effect) for t in n.spec.taints]
+                == [
+                    ("node.kubernetes.io/unreachable", "NoSchedule"),
+                    ("node.kubernetes.io/unreachable", "NoExecute"),
+                ]
+            ),
+            timeout_s=600,
+        )
+        assert lost.status.condition("Ready").status == "Unknown"
         # last renewal at 10; stale after 40 s; checked every 5 s
         assert now() == 55
         healthy = await cluster.get("node", "n0")

@@ -196,7 +196,11 @@ async def test_delete_removes_and_watch_sees_it() -> None:
                     events.append((event.type, event.object.spec.replicas))
                     if event.type == "DELETED":
                         break
-        assert events == [("MODIFIED", 3), ("DELETED", 3)]
+        # The Deployment controller writes status between (MODIFIED events of its
+        # own); the apply's change and the delete arrive in order.
+        assert events[-1] == ("DELETED", 3)
+        assert ("MODIFIED", 3) in events[:-1]
+        assert ("MODIFIED", 1) not in events
         with pytest.raises(orbit.NotFound):
             await cluster.get("deploy", "web")
 
@@ -256,3 +260,26 @@ async def test_apply_accepts_yaml_text_and_paths(tmp_path: Any) -> None:
         path.write_text(text.replace("from-text", "from-file"))
         (from_file,) = await cluster.apply(path)
         assert from_file.object.data == {"k": "v"}
+
+
+async def test_controllers_are_chosen_as_kube_controller_manager_does() -> None:
+    async with orbit.Cluster(nodes=[]) as cluster:
+        assert {
+            "replicaset-controller",
+            "deployment-controller",
+            "job-controller",
+            "cronjob-controller",
+            "garbage-collector",
+            "namespace-controller",
+            "resourcequota-controller",
+        } <= set(cluster.controller_loops)
+    async with orbit.Cluster(nodes=[], controllers=["*", "-job", "-garbagecollector"]) as cluster:
+        assert "job-controller" not in cluster.controller_loops
+        assert "garbage-collector" not in cluster.controller_loops
+        assert "deployment-controller" in cluster.controller_loops
+    async with orbit.Cluster(
+        nodes=[], controllers=["deployment", "replicaset-controller"]
+    ) as cluster:
+        assert set(cluster.controller_loops) == {"deployment-controller", "replicaset-controller"}
+    with pytest.raises(ValueError, match='no controller named "statefulset"'):
+        orbit.Cluster(nodes=[], controllers=["*", "-statefulset"])

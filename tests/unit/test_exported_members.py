@@ -10,7 +10,9 @@ import types
 import pytest
 
 import orbit
+import orbit.admission
 import orbit.api
+import orbit.controllers
 import orbit.node
 import orbit.runtimes
 import orbit.scheduling
@@ -33,7 +35,9 @@ FIXED_TOP_LEVEL = {
 
 PACKAGES = [
     orbit,
+    orbit.admission,
     orbit.api,
+    orbit.controllers,
     orbit.node,
     orbit.runtimes,
     orbit.scheduling,

@@ -58,6 +58,7 @@ from ._batch import PodFailurePolicy as PodFailurePolicy
 from ._batch import PodFailurePolicyOnExitCodesRequirement as PodFailurePolicyOnExitCodesRequirement
 from ._batch import PodFailurePolicyOnPodConditionsPattern as PodFailurePolicyOnPodConditionsPattern
 from ._batch import PodFailurePolicyRule as PodFailurePolicyRule
+from ._codec import encode as encode
 from ._config import ConfigMap as ConfigMap
 from ._config import Secret as Secret
 from ._container import Capabilities as Capabilities
@@ -402,6 +403,7 @@ __all__ = [
     "decode_documents",
     "decode_object",
     "dump",
+    "encode",
     "is_c_identifier",
     "is_config_map_key",
     "is_dns1035_label",

@@ -4,8 +4,13 @@
 every backend implements. CRUD is synchronous, watching asynchronous.
 """
 
+from ._admission import AdmissionBatch as AdmissionBatch
+from ._admission import AdmissionPlugin as AdmissionPlugin
+from ._admission import AdmissionRequest as AdmissionRequest
+from ._admission import Operation as Operation
 from ._events import EventRecorder as EventRecorder
 from ._events import reference_to as reference_to
+from ._index import OWNER_UID_FIELD as OWNER_UID_FIELD
 from ._leases import Leases as Leases
 from ._memory import MemoryStore as MemoryStore
 from ._protocol import FieldSelectorLike as FieldSelectorLike
@@ -18,6 +23,9 @@ from ._watch import Watch as Watch
 from ._watch import WatchEvent as WatchEvent
 
 __all__ = [
+    "AdmissionBatch",
+    "AdmissionPlugin",
+    "AdmissionRequest",
     "EventRecorder",
     "EventType",
     "FieldSelectorLike",
@@ -26,6 +34,8 @@ __all__ = [
     "Leases",
     "ListResult",
     "MemoryStore",
+    "OWNER_UID_FIELD",
+    "Operation",
     "Store",
     "Watch",
     "WatchEvent",

@@ -8,7 +8,10 @@ query restricts nothing:
 - namespace -> keys;
 - labels: label key -> value -> keys, plus how many objects carry each label key;
 - fields: ``spec.nodeName`` and ``status.phase`` where the kind has them (the node
-  agent lists its pods by node, the scheduler lists pending ones).
+  agent lists its pods by node, the scheduler lists pending ones), and
+  ``metadata.ownerReferences.uid`` for every kind (orbit's own field selector, which
+  Kubernetes lacks: controllers and the garbage collector find an owner's dependents
+  with it). An object with several owners is found under each.
 
 A query starts from the smallest candidate set these offer (its most selective
 namespace, ``=``, ``in``, ``exists`` or indexed-field requirement), checks each
@@ -28,14 +31,24 @@ import attrs
 from orbit.api import FieldSelector, KindInfo, Requirement, Selector
 from orbit.errors import ValidationError
 
-__all__ = ["INDEXED_FIELDS", "Key", "KindTable", "Query", "compile_query", "field_getters"]
+__all__ = [
+    "INDEXED_FIELDS",
+    "OWNER_UID_FIELD",
+    "Key",
+    "KindTable",
+    "Query",
+    "compile_query",
+    "field_getters",
+]
 
 Key = tuple[str, str]
 """(namespace, name); the namespace is "" for cluster-scoped kinds."""
 
 FieldGetter = Callable[[Any], str]
+"""Reads a field's value; multi-valued fields (owner uids) return a tuple of them."""
 
-INDEXED_FIELDS = ("spec.nodeName", "status.phase")
+OWNER_UID_FIELD = "metadata.ownerReferences.uid"
+INDEXED_FIELDS = ("spec.nodeName", "status.phase", OWNER_UID_FIELD)
 
 _NO_KEYS: frozenset[Key] = frozenset()
 
@@ -56,6 +69,11 @@ def _get_phase(obj: Any) -> str:
     return obj.status.phase or ""
 
 
+def _get_owner_uids(obj: Any) -> Any:
+    """Every owner's uid (a tuple: the one multi-valued field)."""
+    return tuple(ref.uid for ref in obj.metadata.owner_references)
+
+
 def _struct_fields(cls: type[Any], name: str) -> frozenset[str]:
     """The attribute names of the attrs class in field ``name`` of ``cls`` (empty when
     the field is missing or its type cannot be resolved)."""
@@ -72,18 +90,28 @@ def _struct_fields(cls: type[Any], name: str) -> frozenset[str]:
 def field_getters(cls: type[Any]) -> dict[str, FieldGetter]:
     """The field selectors a kind supports, each with the function reading it.
 
-    ``metadata.name`` and ``metadata.namespace`` work for every kind; ``spec.nodeName``
-    and ``status.phase`` for kinds whose spec / status have those fields (Pod).
+    ``metadata.name``, ``metadata.namespace`` and ``metadata.ownerReferences.uid``
+    work for every kind; ``spec.nodeName`` and ``status.phase`` for kinds whose spec /
+    status have those fields (Pod).
     """
     getters: dict[str, FieldGetter] = {
         "metadata.name": _get_name,
         "metadata.namespace": _get_namespace,
+        OWNER_UID_FIELD: _get_owner_uids,
     }
     if "node_name" in _struct_fields(cls, "spec"):
         getters["spec.nodeName"] = _get_node_name
     if "phase" in _struct_fields(cls, "status"):
         getters["status.phase"] = _get_phase
     return getters
+
+
+def _field_values(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _field_matches(value: str | tuple[str, ...], wanted: str) -> bool:
+    return wanted in value if isinstance(value, tuple) else value == wanted
 
 
 def _bucket_add(buckets: dict[str, set[Key]], value: str, key: Key) -> None:
@@ -125,7 +153,7 @@ class Query:
         if not self.selector.empty and not self.selector.matches(meta.labels):
             return False
         for (_, operator, value), getter in zip(self.fields, self.getters, strict=True):
-            if (getter(obj) == value) != (operator == "="):
+            if _field_matches(getter(obj), value) != (operator == "="):
                 return False
         return True
 
@@ -255,7 +283,8 @@ class KindTable:
         _bucket_add(self._namespaces, key[0], key)
         self._labels.add(obj.metadata.labels, key)
         for getter, buckets in self._field_indexes.values():
-            _bucket_add(buckets, getter(obj), key)
+            for value in _field_values(getter(obj)):
+                _bucket_add(buckets, value, key)
         self._sorted = None
 
     def replace(self, key: Key, old: Any, new: Any) -> None:
@@ -265,8 +294,10 @@ class KindTable:
         for getter, buckets in self._field_indexes.values():
             before, after = getter(old), getter(new)
             if before != after:
-                _bucket_discard(buckets, before, key)
-                _bucket_add(buckets, after, key)
+                for value in _field_values(before):
+                    _bucket_discard(buckets, value, key)
+                for value in _field_values(after):
+                    _bucket_add(buckets, value, key)
 
     def remove(self, key: Key, old: Any) -> None:
         """Drop the object at ``key``; ``old`` must be the one stored there."""
@@ -274,7 +305,8 @@ class KindTable:
         _bucket_discard(self._namespaces, key[0], key)
         self._labels.remove(old.metadata.labels, key)
         for getter, buckets in self._field_indexes.values():
-            _bucket_discard(buckets, getter(old), key)
+            for value in _field_values(getter(old)):
+                _bucket_discard(buckets, value, key)
         self._sorted = None
 
     def select(self, query: Query) -> list[Any]:

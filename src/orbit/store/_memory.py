@@ -20,6 +20,10 @@ Semantics (Kubernetes' API server and etcd, in one process):
   ``grace_period_s=0`` finds no finalizers. A pending grace period can only be
   shortened. The store never deletes on its own when a grace period ends: the node
   agent does.
+- **admission**: an ordered chain of plugins (LimitRange defaults, ResourceQuota...)
+  sees every create, once its name is decided and found free, and every update, and
+  may change the object or refuse the write before anything is stored; ``admit`` is
+  the same as a dry run. See :mod:`orbit.store._admission`.
 - Objects are immutable (frozen attrs): the store hands out the instances it holds.
 - **watch**: see :mod:`orbit.store._watch` (bounded history, slow watchers are cut off
   with ``ResourceExpired`` rather than allowed to block writers or grow memory).
@@ -30,7 +34,7 @@ from __future__ import annotations
 import builtins
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -40,6 +44,13 @@ from orbit.api import KindInfo, as_field_selector, as_selector
 from orbit.clock import Clock, RealClock, to_datetime
 from orbit.errors import AlreadyExists, Conflict, NotFound, ValidationError
 
+from ._admission import (
+    AdmissionBatch,
+    AdmissionPlugin,
+    AdmissionRequest,
+    Operation,
+    run_admission,
+)
 from ._index import Key, KindTable, Query, compile_query, field_getters
 from ._protocol import FieldSelectorLike, KindRef, LabelSelectorLike, ListResult, Store
 from ._rules import (
@@ -79,6 +90,8 @@ class MemoryStore:
         watch_buffer: events a watcher may have pending before it is cut off.
         uid_factory: makes uids (default: random UUID4 strings).
         seed: seeds generated names and uids, for reproducible runs.
+        admission: the admission plugins every create and update runs through, in
+            order (mutating first); none by default.
     """
 
     def __init__(
@@ -89,6 +102,7 @@ class MemoryStore:
         watch_buffer: int = 10_000,
         uid_factory: Callable[[], str] | None = None,
         seed: int | None = None,
+        admission: Iterable[AdmissionPlugin] = (),
     ) -> None:
         if history < 0 or watch_buffer < 1:
             raise ValueError("history must be >= 0 and watch_buffer >= 1")
@@ -107,6 +121,7 @@ class MemoryStore:
         self._by_ref: dict[Any, _Kind] = {}  # class / KindInfo / name -> kind state
         self._second = -1  # the second _timestamp has cached
         self._second_dt = to_datetime(0)
+        self._admission: tuple[AdmissionPlugin, ...] = tuple(admission)
 
     # --- bookkeeping ------------------------------------------------------------------
 
@@ -114,6 +129,15 @@ class MemoryStore:
     def resource_version(self) -> str:
         """The resourceVersion of the latest write ("0" before any)."""
         return str(self._rv)
+
+    @property
+    def admission(self) -> Sequence[AdmissionPlugin]:
+        """The admission chain (settable; an empty chain admits everything as it is)."""
+        return self._admission
+
+    @admission.setter
+    def admission(self, plugins: Sequence[AdmissionPlugin]) -> None:
+        self._admission = tuple(plugins)
 
     def _seeded_uid(self) -> str:
         return uuid4_text(self._rng.getrandbits(128))
@@ -167,6 +191,13 @@ class MemoryStore:
         key = (namespace, name)
         if key in state.table.objects:
             raise AlreadyExists(state.info.kind, name, namespace or None)
+        if self._admission:
+            if name != meta.name:  # plugins see the generated name
+                obj = attrs.evolve(obj, metadata=attrs.evolve(meta, name=name))  # type: ignore[misc]
+            obj = self._run_admission("CREATE", state.info, obj, None)
+            meta = obj.metadata  # type: ignore[attr-defined]
+            if meta.namespace != namespace:  # a plugin may not move the object
+                meta = attrs.evolve(meta, namespace=namespace)
         rv = self._next_rv()
         stored = attrs.evolve(
             obj,  # type: ignore[misc]
@@ -200,6 +231,10 @@ class MemoryStore:
         old = stored.metadata
         self._check_precondition(state, stored, meta.resource_version)
         check_update(state.info, meta, old)
+        if self._admission:
+            obj = self._run_admission("UPDATE", state.info, obj, stored)
+            meta = obj.metadata  # type: ignore[attr-defined]
+            check_update(state.info, meta, old)
         info = state.info
         spec_changed = info.has_spec and obj.spec != stored.spec  # type: ignore[attr-defined]
         changes: dict[str, Any] = {
@@ -241,6 +276,44 @@ class MemoryStore:
             return stored  # type: ignore[no-any-return]
         candidate = attrs.evolve(stored, status=obj.status)  # type: ignore[attr-defined]
         return self._commit(state, key, stored, candidate)  # type: ignore[no-any-return]
+
+    def admit(self, obj: T, *, old: Any | None = None, batch: AdmissionBatch | None = None) -> T:
+        """Dry-run the admission chain: ``obj`` as ``create`` (``old`` None) or an
+        ``update`` of ``old`` would store it after admission, or the error the write
+        would raise (``Forbidden``, ``ValidationError``); nothing is written. With a
+        ``batch``, objects admitted earlier in it (and the statuses their admission
+        would have written) count as stored, and ``obj`` joins it."""
+        info = self._kind(type(obj)).info
+        operation: Operation = "CREATE" if old is None else "UPDATE"
+        admitted: T = self._run_admission(operation, info, obj, old, dry_run=True, batch=batch)
+        if batch is not None:
+            if old is not None and info.has_status:  # update keeps the status it finds
+                current = batch.get(old) or old
+                admitted = attrs.evolve(admitted, status=current.status)  # type: ignore[misc]
+            batch.record(admitted)
+        return admitted
+
+    def _run_admission(
+        self,
+        operation: Operation,
+        info: KindInfo,
+        obj: Any,
+        old: Any | None,
+        *,
+        dry_run: bool = False,
+        batch: AdmissionBatch | None = None,
+    ) -> Any:
+        request = AdmissionRequest(
+            operation=operation,
+            object=obj,
+            old=old,
+            info=info,
+            store=self,
+            now=self._clock.now(),
+            dry_run=dry_run,
+            batch=batch,
+        )
+        return run_admission(self._admission, request)
 
     def _check_precondition(self, state: _Kind, stored: Any, expected: str | None) -> None:
         actual = stored.metadata.resource_version

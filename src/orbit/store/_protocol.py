@@ -10,11 +10,12 @@ streams) and :mod:`orbit.store._index` (tables, indexes) as the memory store doe
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, NamedTuple, Protocol, TypeAlias, TypeVar, overload
 
 from orbit.api import FieldSelector, KindInfo, LabelSelector, Selector
 
+from ._admission import AdmissionBatch, AdmissionPlugin
 from ._watch import Watch
 
 __all__ = ["FieldSelectorLike", "KindRef", "LabelSelectorLike", "ListResult", "Store"]
@@ -46,6 +47,21 @@ class Store(Protocol):
     @property
     def resource_version(self) -> str:
         """The resourceVersion of the latest write ("0" before any)."""
+        ...
+
+    @property
+    def admission(self) -> Sequence[AdmissionPlugin]:
+        """The admission chain every create and update runs through (see
+        :mod:`orbit.store._admission`); empty: nothing is admitted."""
+        ...
+
+    @admission.setter
+    def admission(self, plugins: Sequence[AdmissionPlugin]) -> None: ...
+
+    def admit(self, obj: T, *, old: Any | None = None, batch: AdmissionBatch | None = None) -> T:
+        """Dry-run the admission chain: ``obj`` as ``create`` (``old`` None) or
+        ``update`` of ``old`` would store it, or the error the write would raise;
+        nothing is written. Dry runs sharing a ``batch`` see one another's results."""
         ...
 
     def create(self, obj: T) -> T: ...

@@ -533,7 +533,8 @@ async def test_one_pod_watch_serves_every_node() -> None:
     nodes = [Node(f"n{i}", runtime=FakeRuntime()) for i in range(20)]
     async with orbit.Cluster(nodes=nodes) as cluster:
         feed = cluster.store._kind(Pod).feed  # type: ignore[attr-defined]
-        assert len(feed) == 2  # the scheduler's and the node agents' shared one
+        # The scheduler's, the node agents' shared one, the controllers' shared one.
+        assert len(feed) == 3
         for i in range(40):
             await cluster.apply(pod(f"p{i}"))
         for i in range(40):

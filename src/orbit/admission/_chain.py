@@ -1,0 +1,16 @@
+"""orbit's default admission chain, in Kubernetes' order: mutating plugins first."""
+
+from __future__ import annotations
+
+from orbit.store import AdmissionPlugin
+
+from ._limitrange import LimitRanger
+from ._quota_admission import ResourceQuotaAdmission
+
+__all__ = ["default_admission"]
+
+
+def default_admission() -> tuple[AdmissionPlugin, ...]:
+    """LimitRanger (defaults, then its bounds), then ResourceQuota (last, so it charges
+    the object as it will be stored)."""
+    return (LimitRanger(), ResourceQuotaAdmission())

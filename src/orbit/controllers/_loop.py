@@ -1,0 +1,284 @@
+"""The loop every workload controller runs in: watches feed keys to a work queue, one
+worker reconciles them.
+
+This is client-go's controller pattern cut to what one process needs:
+
+- **Watches** (list, then watch from the list's resourceVersion; list again when a
+  watch expires) map each event of a watched kind to the keys of the *primary* kind
+  it concerns: a Pod event to its owning ReplicaSet, a ReplicaSet event to itself and
+  its Deployment.
+- **A work queue** of ``(namespace, name)`` keys with client-go's guarantees: a key
+  waits at most once however often it is added; a key added while it is being
+  reconciled runs again afterwards; a key can be added after a delay (``requeue
+  after``, for minReadySeconds, deadlines and backoff; a key waits for its earliest
+  such time only); a reconcile that raises is
+  retried with per-key exponential backoff (5 ms doubling to 1000 s, client-go's
+  default item rate limiter) and logged, never crashing the loop.
+- **A reconciler** does the work: ``reconcile(key)`` reads what it needs from the
+  store and writes the result. The store is in memory and synchronous, so reads are
+  never stale and client-go's "expectations" (which paper over a lagging cache) are
+  not needed. It returns ``None`` or the seconds after which to look again.
+
+Delays run on the cluster's clock, so the same loop keeps exact time under the
+simulator's virtual clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import anyio
+import anyio.abc
+import attrs
+
+from orbit.clock import Clock
+from orbit.errors import Conflict, ResourceExpired
+from orbit.store import EventType, KindRef, Store
+
+from ._informers import Informers
+
+__all__ = [
+    "ControllerLoop",
+    "Key",
+    "KeyMapper",
+    "Reconciler",
+    "Watched",
+    "controller_owner_key",
+    "own_key",
+]
+
+_log = logging.getLogger("orbit.controllers")
+
+Key = tuple[str, str]
+"""(namespace, name) of an object of the controller's primary kind."""
+
+KeyMapper = Callable[[EventType, Any], Iterable[Key]]
+"""Maps a watch event of some kind to the primary keys it concerns."""
+
+BASE_RETRY_S = 0.005
+MAX_RETRY_S = 1000.0
+
+
+class Reconciler(Protocol):
+    """One controller's reconcile step."""
+
+    name: str
+    """Names the controller in logs (``replicaset-controller``); one loop per name."""
+
+    @property
+    def watches(self) -> Sequence[Watched]:
+        """The kinds whose events feed the queue: the primary kind first."""
+        ...
+
+    def reconcile(self, key: Key) -> float | None:
+        """Bring the object at ``key`` (which may be gone) to its desired state;
+        returns ``None`` or the seconds after which to reconcile it again."""
+        ...
+
+
+@attrs.frozen
+class Watched:
+    """A kind the loop watches and how its events map to primary keys."""
+
+    kind: KindRef
+    keys: KeyMapper
+
+
+def own_key(_event: EventType, obj: Any) -> Iterable[Key]:
+    """The object itself (for the primary kind)."""
+    return ((obj.metadata.namespace, obj.metadata.name),)
+
+
+def controller_owner_key(owner_kind: str) -> KeyMapper:
+    """Maps an object to its controlling owner of kind ``owner_kind``, if it has one."""
+
+    def keys(_event: EventType, obj: Any) -> Iterable[Key]:
+        ref = obj.metadata.controller_ref()
+        if ref is not None and ref.kind == owner_kind:
+            return ((obj.metadata.namespace, ref.name),)
+        return ()
+
+    return keys
+
+
+class ControllerLoop:
+    """Runs one reconciler: watches, a work queue and one worker (module docstring).
+
+    Args:
+        store: the cluster's store.
+        clock: the clock delays and retries run on.
+        reconciler: the reconcile step.
+        informers: the cluster's shared informers; without them the loop watches
+            each kind itself.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        reconciler: Reconciler,
+        *,
+        informers: Informers | None = None,
+    ) -> None:
+        self.store = store
+        self.informers = informers
+        self.clock = clock
+        self.reconciler = reconciler
+        self.watches = tuple(reconciler.watches)
+        self._queue: dict[Key, None] = {}  # insertion-ordered set
+        self._processing: Key | None = None
+        self._dirty_while_processing = False
+        self._delayed: list[tuple[float, int, Key]] = []  # (due, seq, key) heap
+        self._waiting: dict[Key, float] = {}  # each delayed key's earliest due time
+        self._seq = 0
+        self._failures: dict[Key, int] = {}
+        self._wake = anyio.Event()
+        self._timer_scope: anyio.CancelScope | None = None
+        self._timer_due = float("inf")
+        self.reconciles = 0  # how many reconcile calls ran (for benchmarks and tests)
+
+    # -- the queue -----------------------------------------------------------------
+
+    def enqueue(self, key: Key) -> None:
+        """Reconcile ``key`` soon (once, however often it is added before then)."""
+        if key == self._processing:
+            self._dirty_while_processing = True
+            return
+        if key not in self._queue:
+            self._queue[key] = None
+            self._wake.set()
+
+    def enqueue_after(self, key: Key, delay_s: float) -> None:
+        """Reconcile ``key`` after ``delay_s`` seconds of the loop's clock."""
+        if delay_s <= 0:
+            self.enqueue(key)
+            return
+        due = self.clock.monotonic() + delay_s
+        pending = self._waiting.get(key)
+        if pending is not None and pending <= due:
+            return  # one delayed entry per key, the earliest (client-go's AddAfter)
+        self._waiting[key] = due
+        self._seq += 1
+        heapq.heappush(self._delayed, (due, self._seq, key))
+        if due < self._timer_due and self._timer_scope is not None:
+            self._timer_scope.cancel()  # the timer sleeps too long: re-arm it
+
+    def pending(self) -> int:
+        """Keys waiting now (not counting delayed ones)."""
+        return len(self._queue)
+
+    # -- running -------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """List every watched kind, then watch and reconcile until cancelled."""
+        async with anyio.create_task_group() as group:
+            if self.informers is not None:
+                for watched in self.watches:
+                    self.informers.subscribe(watched.kind, self._handler(watched))
+            else:
+                versions = [self._list(watched) for watched in self.watches]
+                for watched, version in zip(self.watches, versions, strict=True):
+                    group.start_soon(self._follow, watched, version)
+            group.start_soon(self._timer)
+            task_status.started()
+            await self._work()
+
+    def _handler(self, watched: Watched) -> Callable[[EventType, Any], None]:
+        keys, enqueue = watched.keys, self.enqueue
+
+        def handle(event_type: EventType, obj: Any) -> None:
+            for key in keys(event_type, obj):
+                enqueue(key)
+
+        return handle
+
+    def _list(self, watched: Watched) -> str:
+        listed = self.store.list(watched.kind)
+        for obj in listed.items:
+            for key in watched.keys("ADDED", obj):
+                self.enqueue(key)
+        return listed.resource_version
+
+    async def _follow(self, watched: Watched, resource_version: str) -> None:
+        while True:
+            try:
+                async with self.store.watch(
+                    watched.kind, resource_version=resource_version
+                ) as watch:
+                    async for event in watch:
+                        for key in watched.keys(event.type, event.object):
+                            self.enqueue(key)
+            except ResourceExpired:
+                _log.warning("%s: watch expired, listing again", self.reconciler.name)
+                resource_version = self._list(watched)
+
+    async def _timer(self) -> None:
+        """Moves delayed keys into the queue when they fall due."""
+        while True:
+            now = self.clock.monotonic()
+            while self._delayed and self._delayed[0][0] <= now:
+                due, _, key = heapq.heappop(self._delayed)
+                if self._waiting.get(key) == due:  # else superseded by an earlier one
+                    del self._waiting[key]
+                    self.enqueue(key)
+            self._timer_due = self._delayed[0][0] if self._delayed else float("inf")
+            with anyio.CancelScope() as scope:
+                self._timer_scope = scope
+                if self._delayed:
+                    await self.clock.sleep(self._timer_due - now)
+                else:
+                    await anyio.sleep_forever()
+            self._timer_scope = None
+
+    async def _work(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake = anyio.Event()
+                await self._wake.wait()
+                continue
+            key = next(iter(self._queue))
+            del self._queue[key]
+            self._process(key)
+            await anyio.lowlevel.checkpoint()
+
+    def _process(self, key: Key) -> None:
+        self._processing = key
+        self._dirty_while_processing = False
+        try:
+            self.reconciles += 1
+            again = self.reconciler.reconcile(key)
+        except Conflict:
+            # Someone wrote first: read again at once (client-go requeues with the
+            # rate limiter too; a conflict is the normal race, not a failure).
+            self._processing = None
+            self._retry(key, log=False)
+            return
+        except Exception:
+            self._processing = None
+            self._retry(key, log=True)
+            return
+        self._processing = None
+        self._failures.pop(key, None)
+        if self._dirty_while_processing:
+            self.enqueue(key)
+        if again is not None:
+            self.enqueue_after(key, again)
+
+    def _retry(self, key: Key, *, log: bool) -> None:
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        delay = min(BASE_RETRY_S * 2**failures, MAX_RETRY_S)
+        if log:
+            _log.exception(
+                "%s: reconciling %s/%s failed (retry in %.3gs)",
+                self.reconciler.name,
+                key[0],
+                key[1],
+                delay,
+            )
+        self.enqueue_after(key, delay)
