@@ -32,14 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,24 +46,16 @@ import anyio
 import attrs
 
 import orbit
+from _bench import SLEEP, Row, container, latencies, one_node_cluster, progress, write_results
 from orbit.api import Deployment, Pod
-from orbit.runtimes import Runtime
 from orbit.simulation import simulate
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "controllers.json"
-IMAGE = "orbit-busybox:1"
-SLEEP = 'trap "exit 0" TERM; sleep 3600 & wait'
-
-Row = dict[str, Any]
 
 
 def deployment(name: str, replicas: int, runtime: str, *, marker: str = "") -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "main", "command": ["sh", "-c", SLEEP, marker or name]}
-    if runtime == "docker":
-        container.update(image=IMAGE, imagePullPolicy="Never")
-    else:
-        container["image"] = "v1"  # recorded, not run, by ProcessRuntime
+    # ProcessRuntime records the image "v1" (set_image makes it "v2"), Docker runs busybox
+    sleeping = container(runtime, ["sh", "-c", SLEEP, marker or name], image="v1")
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -76,7 +65,7 @@ def deployment(name: str, replicas: int, runtime: str, *, marker: str = "") -> d
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"terminationGracePeriodSeconds": 0, "containers": [container]},
+                "spec": {"terminationGracePeriodSeconds": 0, "containers": [sleeping]},
             },
         },
     }
@@ -207,52 +196,26 @@ async def rolling_update(cluster: orbit.Cluster, runtime: str, replicas: int) ->
 
 
 def _row(measurement: str, runtime: str, samples: list[float]) -> Row:
-    ordered = sorted(samples)
     return {
         "measurement": measurement,
         "runtime": runtime,
-        "samples": len(samples),
-        "p50_s": statistics.median(ordered),
-        "p99_s": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
-        "max_s": ordered[-1],
+        **latencies(samples),
         "all_s": samples,
     }
 
 
 async def bench_runtime(kind: str, args: argparse.Namespace) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="orbit-controllers-") as state_dir:
-        runtime = await _make_runtime(kind, state_dir)
-        async with orbit.Cluster(nodes=[orbit.Node(f"{kind}-0", runtime=runtime)]) as cluster:
-            rows = await self_heal(cluster, kind, args.trials)
-            for row in rows:
-                _progress(row)
-            rows.append(await rolling_update(cluster, kind, args.replicas))
-            _progress(rows[-1])
-    return rows
-
-
-async def _make_runtime(kind: str, state_dir: str) -> Runtime:
-    if kind == "process":
-        return orbit.ProcessRuntime(state_dir)
-    sys.path.insert(0, str(ROOT / "tools"))
-    from busybox_image import (  # type: ignore[import-not-found]  # noqa: PLC0415 - tools/ is no package
-        ensure_busybox_image,
-    )
-
-    await ensure_busybox_image()
-    docker_runtime: Runtime = orbit.DockerRuntime()
-    return docker_runtime
-
-
-def _progress(row: Row) -> None:
-    if "p50_s" in row:
-        text = f"p50 {row['p50_s'] * 1000:.0f} ms, p99 {row['p99_s'] * 1000:.0f} ms"
-    else:
-        text = (
-            f"{row['seconds']:.2f} s, peak {row['peak_active_pods']}, "
-            f"min ready {row['min_ready_pods']}"
+    async with one_node_cluster(kind, "orbit-controllers-") as (cluster, _):
+        rows = await self_heal(cluster, kind, args.trials)
+        for row in rows:
+            progress(row)
+        rolled = await rolling_update(cluster, kind, args.replicas)
+        progress(
+            rolled,
+            f"{rolled['seconds']:.2f} s, peak {rolled['peak_active_pods']}, "
+            f"min ready {rolled['min_ready_pods']}",
         )
-    print(f"  {row['runtime']} {row['measurement']}: {text}", file=sys.stderr)
+    return [*rows, rolled]
 
 
 # -- the simulator -------------------------------------------------------------------------
@@ -393,16 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(simulate(sim_throughput, args.deployments, args.sim_nodes))
         print(f"  sim: {rows[-1]['wall_s']:.1f} s wall", file=sys.stderr)
     report(rows, load)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    results = {
-        "benchmark": "controllers",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_before": load,
-        "rows": rows,
-    }
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    write_results(args.json, "controllers", rows, load_average_before=load)
     return 0
 
 

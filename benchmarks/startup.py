@@ -53,12 +53,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,13 +65,12 @@ import anyio
 import attrs
 
 import orbit
+from _bench import SLEEP, Row, container, latencies, one_node_cluster, progress, write_results
 from orbit.api import Pod
 from orbit.clock import RealClock
 from orbit.runtimes import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "startup.json"
-IMAGE = "orbit-busybox:1"
 TIMEOUT_S = 60.0
 WALL = RealClock()
 """Epoch readings, on the clock ProcessRuntime stamps ``finishedAt`` with."""
@@ -87,24 +83,8 @@ TARGETS_S: dict[tuple[str, str], float] = {
 }
 """p99 targets in seconds, by (measurement, runtime)."""
 
-Row = dict[str, Any]
-
 
 # -- manifests ---------------------------------------------------------------------------
-
-
-def _container(runtime: str, command: Sequence[str]) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "main", "command": list(command)}
-    if runtime == "docker":
-        container.update(image=IMAGE, imagePullPolicy="Never")
-    else:
-        container["image"] = "busybox"  # recorded, not used by ProcessRuntime
-    return container
-
-
-SLEEP = 'trap "exit 0" TERM; sleep 3600 & wait'
-"""Sleep for an hour, but end on SIGTERM: as a container's pid 1 a bare ``sleep``
-ignores it, and every deletion would wait out the kubelet's 2 s minimum grace."""
 
 
 def sleeper(name: str, runtime: str) -> dict[str, Any]:
@@ -115,7 +95,7 @@ def sleeper(name: str, runtime: str) -> dict[str, Any]:
         "metadata": {"name": name, "labels": {"bench": "startup"}},
         "spec": {
             "terminationGracePeriodSeconds": 0,
-            "containers": [_container(runtime, ["sh", "-c", SLEEP])],
+            "containers": [container(runtime, ["sh", "-c", SLEEP], image="busybox")],
         },
     }
 
@@ -128,10 +108,10 @@ The path is relative: ProcessRuntime links mounts under the container's root dir
 
 def crasher(name: str, runtime: str) -> dict[str, Any]:
     """A pod whose container exits 1 at once, then (restarted) keeps running."""
-    container = _container(runtime, ["sh", "-c", CRASH_ONCE])
-    container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    crashing = container(runtime, ["sh", "-c", CRASH_ONCE], image="busybox")
+    crashing["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
     if runtime == "docker":
-        container["workingDir"] = "/"
+        crashing["workingDir"] = "/"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -140,7 +120,7 @@ def crasher(name: str, runtime: str) -> dict[str, Any]:
             "restartPolicy": "Always",
             "terminationGracePeriodSeconds": 0,
             "volumes": [{"name": "data", "emptyDir": {}}],
-            "containers": [container],
+            "containers": [crashing],
         },
     }
 
@@ -263,18 +243,14 @@ async def crash_restart(cluster: orbit.Cluster, runtime: Runtime, trials: int) -
 
 
 def _row(measurement: str, runtime: str, samples: list[float], **extra: float) -> Row:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    summary = latencies(samples)
     target = TARGETS_S.get((measurement, runtime))
     return {
         "measurement": measurement,
         "runtime": runtime,
-        "samples": len(samples),
-        "p50_s": statistics.median(ordered),
-        "p99_s": p99,
-        "max_s": ordered[-1],
+        **summary,
         "target_p99_s": target,
-        "met": None if target is None else p99 <= target,
+        "met": None if target is None else summary["p99_s"] <= target,
         **extra,
         "samples_s": [round(sample, 4) for sample in samples],
     }
@@ -286,38 +262,14 @@ def _row(measurement: str, runtime: str, samples: list[float], **extra: float) -
 async def bench_runtime(kind: str, args: argparse.Namespace) -> list[Row]:
     """Every measurement on one single-node cluster of ``kind``."""
     rows = []
-    with tempfile.TemporaryDirectory(prefix="orbit-startup-") as state_dir:
-        runtime = await _make_runtime(kind, state_dir)
-        node = orbit.Node(f"{kind}-0", runtime=runtime)
-        async with orbit.Cluster(nodes=[node]) as cluster:
-            rows.append(await single_pod(cluster, runtime, args.trials))
-            _progress(rows[-1])
-            rows.append(await many_pods(cluster, runtime, args.pods, args.rounds))
-            _progress(rows[-1])
-            rows.append(await crash_restart(cluster, runtime, args.crash_trials))
-            _progress(rows[-1])
+    async with one_node_cluster(kind, "orbit-startup-") as (cluster, runtime):
+        rows.append(await single_pod(cluster, runtime, args.trials))
+        progress(rows[-1])
+        rows.append(await many_pods(cluster, runtime, args.pods, args.rounds))
+        progress(rows[-1])
+        rows.append(await crash_restart(cluster, runtime, args.crash_trials))
+        progress(rows[-1])
     return rows
-
-
-async def _make_runtime(kind: str, state_dir: str) -> Runtime:
-    if kind == "process":
-        return orbit.ProcessRuntime(state_dir)
-    sys.path.insert(0, str(ROOT / "tools"))
-    from busybox_image import (  # type: ignore[import-not-found]  # noqa: PLC0415 - tools/ is no package
-        ensure_busybox_image,
-    )
-
-    await ensure_busybox_image()
-    docker_runtime: Runtime = orbit.DockerRuntime()
-    return docker_runtime
-
-
-def _progress(row: Row) -> None:
-    print(
-        f"  {row['runtime']} {row['measurement']}: p50 {row['p50_s'] * 1000:.0f} ms, "
-        f"p99 {row['p99_s'] * 1000:.0f} ms",
-        file=sys.stderr,
-    )
 
 
 # -- virtual time ------------------------------------------------------------------------
@@ -396,7 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, default=50, help="pods applied together")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --pods pods")
     parser.add_argument("--crash-trials", type=int, default=10)
-    parser.add_argument("--sim-nodes", type=int, default=1000, help="0: no virtual-time row")
+    parser.add_argument(
+        "--sim-nodes",
+        type=int,
+        default=None,
+        help="1,000 (20 with --quick); 0: no virtual-time row",
+    )
     parser.add_argument("--sim-pods", type=int, default=20_000)
     parser.add_argument("--sim-hours", type=float, default=24.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer trials")
@@ -405,7 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.rounds, args.crash_trials = 10, 1, 5
-        args.sim_nodes, args.sim_pods, args.sim_hours = 20, 200, 2.0
+        args.sim_pods, args.sim_hours = 200, 2.0
+        if args.sim_nodes is None:
+            args.sim_nodes = 20
+    if args.sim_nodes is None:
+        args.sim_nodes = 1000
     load = os.getloadavg()
     rows: list[Row] = []
     for kind in args.runtimes:
@@ -414,17 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(virtual_time_row(args))
     load_after = os.getloadavg()
     report(rows, load, load_after)
-    results = {
-        "benchmark": "startup",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_before": load,
-        "load_average_after": load_after,
-        "rows": rows,
-    }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    write_results(
+        args.json, "startup", rows, load_average_before=load, load_average_after=load_after
+    )
     if args.check and any(row.get("met") is False for row in rows):
         return 1
     return 0

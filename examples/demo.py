@@ -2,18 +2,14 @@
 
 Run it with ``python examples/demo.py``. ``orbit.Cluster()`` starts one local node on
 ProcessRuntime and ``examples/primes.yaml`` counts the primes below a million: a
-generator pod writes input shards to a shared hostPath directory (a temporary directory
-the demo creates and removes), one worker pod per shard counts the primes in it, a
-reducer pod adds the counts up, and a long-running web server pod, Ready once its
-readiness probe answers, serves the result. A table of the pods is kept up to date
-meanwhile (redrawn in place on a terminal, a line per change otherwise). Then a broken
-manifest is refused with every problem at once, and leaving the cluster stops every
-process it started.
-
-The workers are Pods stamped out from one template, each with its index in the
-``batch.kubernetes.io/job-completion-index`` annotation (read into
-``JOB_COMPLETION_INDEX``), as an Indexed Job's pods are. Once orbit's Job controller
-lands they become a single ``kind: Job`` with ``completionMode: Indexed``.
+``generate`` Job writes input shards to a shared hostPath directory (a temporary
+directory the demo creates and removes), an Indexed Job ``count`` runs one pod per shard
+(two at a time; each finds its shard in ``JOB_COMPLETION_INDEX``), a ``reduce`` Job adds
+the counts up, and a Deployment of two web servers, Ready once their readiness probes
+answer, serves the result. One web server is then killed and its Deployment replaces
+it. A table of the pods is kept up to date meanwhile (redrawn in place on a terminal, a
+line per change otherwise). Then a broken manifest is refused with every problem at
+once, and leaving the cluster stops every process it started.
 """
 
 from __future__ import annotations
@@ -36,8 +32,7 @@ import orbit
 from orbit.api import Pod
 
 HERE = Path(__file__).parent
-INDEX = "batch.kubernetes.io/job-completion-index"
-COLUMNS = (("NAME", 8), ("PHASE", 9), ("READY", 5), ("RESTARTS", 8), ("NODE", 12), ("AGE", 0))
+COLUMNS = (("NAME", 24), ("PHASE", 9), ("READY", 5), ("RESTARTS", 8), ("NODE", 12), ("AGE", 0))
 
 
 class PodTable:
@@ -129,7 +124,7 @@ def load_manifests(data_dir: Path) -> dict[str, dict[str, Any]]:
     and ``python3`` at the interpreter running the demo (so a virtualenv works)."""
     documents: dict[str, dict[str, Any]] = {}
     for document in yaml.safe_load_all((HERE / "primes.yaml").read_text()):
-        spec = document.get("spec", {})
+        spec = document.get("spec", {}).get("template", {}).get("spec", {})
         for volume in spec.get("volumes", ()):
             volume["hostPath"]["path"] = str(data_dir)
         for container in spec.get("containers", ()):
@@ -137,14 +132,6 @@ def load_manifests(data_dir: Path) -> dict[str, dict[str, Any]]:
                 container["command"][0] = sys.executable
         documents[document["metadata"]["name"]] = document
     return documents
-
-
-def worker(template: dict[str, Any], index: int) -> dict[str, Any]:
-    """Pod ``worker-<index>`` from the worker template, as an Indexed Job stamps it."""
-    pod = copy.deepcopy(template)
-    pod["metadata"]["name"] = f"worker-{index}"
-    pod["metadata"]["annotations"][INDEX] = str(index)
-    return pod
 
 
 async def apply(
@@ -158,31 +145,48 @@ async def run_pipeline(
     cluster: orbit.Cluster, docs: dict[str, dict[str, Any]], say: Callable[[str], None]
 ) -> str:
     """Generate, count per shard, reduce; read the result from the reducer's log and
-    from the web server. Returns the result's URL."""
-    say("$ orbit apply -f examples/primes.yaml   (settings, generator, web server)")
+    from a web server; kill one web server and watch it replaced. Returns the URL."""
+    say("$ orbit apply -f examples/primes.yaml   (settings, generate Job, web Deployment)")
     await apply(cluster, say, [docs["primes"], docs["generate"], docs["results"]])
-    await cluster.wait_for("pod", "generate", "Succeeded", timeout_s=30)
+    await cluster.wait_for("job", "generate", "Complete", timeout_s=30)
 
     shards = int(docs["primes"]["data"]["SHARDS"])
-    say(f"$ orbit apply   ({shards} workers, one per shard, as an Indexed Job's pods)")
-    await apply(cluster, say, [worker(docs["worker"], i) for i in range(shards)])
-    for i in range(shards):
-        await cluster.wait_for("pod", f"worker-{i}", "Succeeded", timeout_s=60)
+    say(f"$ orbit apply   (Indexed Job count: {shards} pods, one per shard, 2 at a time)")
+    await apply(cluster, say, [docs["count"]])
+    await cluster.wait_for("job", "count", "Complete", timeout_s=60)
 
-    say("$ orbit apply   (the reducer)")
+    say("$ orbit apply   (the reduce Job)")
     await apply(cluster, say, [docs["reduce"]])
-    await cluster.wait_for("pod", "reduce", "Succeeded", timeout_s=30)
+    await cluster.wait_for("job", "reduce", "Complete", timeout_s=30)
 
-    say("$ orbit logs reduce")
-    for line in await cluster.logs("reduce"):
+    (reducer,) = await cluster.list("pods", selector="batch.kubernetes.io/job-name=reduce")
+    say(f"$ orbit logs job/reduce   ({reducer.metadata.name})")
+    for line in await cluster.logs(reducer):
         say(line)
 
-    server = await cluster.wait_for("pod", "results", "Ready", timeout_s=30)
-    address = json.loads(server.metadata.annotations["orbit.dev/ports"])["http"]
-    url = f"http://{address}/result.json"
-    say(f"$ curl {url}   (served by pod results, Ready)")
+    await cluster.rollout_status("deployment/results", timeout_s=30)
+    url = await result_url(cluster)
+    say(f"$ curl {url}   (served by the results Deployment)")
     say(await anyio.to_thread.run_sync(fetch, url))
-    return url
+
+    victim = (await cluster.list("pods", selector="step=serve"))[0].metadata.name
+    say(f"$ orbit delete pod {victim}   (the Deployment replaces it)")
+    await cluster.delete("pod", victim)
+    await cluster.wait_for("pod", victim, "deleted", timeout_s=30)
+    await cluster.wait_for(
+        "deployment", "results", "jsonpath={.status.availableReplicas}=2", timeout_s=30
+    )
+    return await result_url(cluster)
+
+
+async def result_url(cluster: orbit.Cluster) -> str:
+    """Where a ready web server of the results Deployment serves result.json."""
+    for pod in await cluster.list("pods", selector="step=serve"):
+        ready = pod.status.condition("Ready")
+        if ready is not None and ready.status == "True" and not pod.metadata.deletion_timestamp:
+            address = json.loads(pod.metadata.annotations["orbit.dev/ports"])["http"]
+            return f"http://{address}/result.json"
+    raise RuntimeError("no web server is ready")
 
 
 def fetch(url: str) -> str:
@@ -194,19 +198,21 @@ def fetch(url: str) -> str:
 async def refuse_broken(cluster: orbit.Cluster, docs: dict[str, dict[str, Any]]) -> None:
     """A broken manifest is refused whole, with every problem at once."""
     print("\n$ orbit apply -f broken.yaml   (one bad document: nothing is stored)")
-    good = worker(docs["worker"], 99)
-    broken = worker(docs["worker"], 100)
-    broken["metadata"]["name"] = "Worker_100"
-    broken["spec"]["restartPolicy"] = "Sometimes"
-    container = broken["spec"]["containers"][0]
+    good = copy.deepcopy(docs["count"])
+    good["metadata"]["name"] = "recount"
+    broken = copy.deepcopy(docs["count"])
+    broken["metadata"]["name"] = "Count_2"
+    pod_spec = broken["spec"]["template"]["spec"]
+    pod_spec["restartPolicy"] = "Sometimes"
+    container = pod_spec["containers"][0]
     container["resources"]["limits"]["memory"] = "12XB"
     container["ports"] = [{"name": "http", "containerPort": 70000}]
-    before = len(await cluster.list("pods"))
+    before = len(await cluster.list("jobs"))
     try:
         await cluster.apply([good, broken])
     except orbit.ValidationError as error:
         print(error)
-    print(f"pods: {len(await cluster.list('pods'))} (was {before}; worker-99 not created)")
+    print(f"jobs: {len(await cluster.list('jobs'))} (was {before}; recount not created)")
 
 
 async def main() -> None:

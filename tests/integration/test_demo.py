@@ -69,7 +69,7 @@ def test_the_demo_computes_its_result_and_stops_everything() -> None:
 
     # the reducer's log line, read through cluster.logs; pi(10**6) = 78,498
     assert "primes below 1,000,000: 78,498 (largest 999,983), counted in 4 shards" in out
-    # the same result, served over HTTP by the pod with the readiness probe
+    # the same result, served over HTTP by the Deployment's pods with readiness probes
     served = re.search(r'^\{"limit".*\}$', out, re.MULTILINE)
     assert served is not None, out
     assert json.loads(served.group()) == {
@@ -80,11 +80,18 @@ def test_the_demo_computes_its_result_and_stops_everything() -> None:
     }
     # stdout is a pipe, so the pod table comes as plain lines, one per change
     assert "\x1b[" not in out
-    assert re.search(r"^worker-3 +Succeeded +0/1 +0 ", out, re.MULTILINE), out
-    assert re.search(r"^results +Running +1/1 ", out, re.MULTILINE), out
+    # the Indexed Job's four pods, one per shard, and the Deployment's web servers
+    for index in range(4):
+        assert re.search(rf"^count-{index}-[a-z0-9]{{5}} +Succeeded +0/1 +0 ", out, re.MULTILINE), (
+            out
+        )
+    assert re.search(r"^results-[a-z0-9]+-[a-z0-9]{5} +Running +1/1 ", out, re.MULTILINE), out
+    # a deleted web server is replaced by its Deployment: three distinct pods seen
+    servers = set(re.findall(r"^(results-[a-z0-9]+-[a-z0-9]{5}) ", out, re.MULTILINE))
+    assert len(servers) == 3, out
     # the broken manifest: every problem at once, nothing stored
     assert "invalid (4 issues):" in out
-    assert "worker-99 not created" in out
+    assert "recount not created" in out
     # after the cluster is left, the web server no longer answers and the data is gone
     assert "Connection refused" in out
     removed = re.search(r"removed (\S+)$", out.rstrip())

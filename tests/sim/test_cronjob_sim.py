@@ -11,9 +11,10 @@ when it exists.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,6 +72,26 @@ def cronjob(name: str, schedule: str, **spec: Any) -> dict[str, Any]:
 
 async def start_cronjobs(cluster: orbit.Cluster) -> None:
     await cluster.start_controller(CronJobController(cluster.store, cluster.clock))
+
+
+@contextlib.asynccontextmanager
+async def cron_cluster(
+    *, run_s: float, fails: Callable[[Job], bool] = lambda _: False
+) -> AsyncIterator[orbit.Cluster]:
+    """A cluster running the CronJob controller without the Job controller, with
+    :func:`finish_jobs` standing in for it until the block ends."""
+    async with (
+        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
+        anyio.create_task_group() as group,
+    ):
+        await start_cronjobs(cluster)
+        await group.start(
+            lambda task_status: finish_jobs(
+                cluster.store, cluster.clock, run_s=run_s, fails=fails, task_status=task_status
+            )
+        )
+        yield cluster
+        group.cancel_scope.cancel()
 
 
 async def finish_jobs(
@@ -137,16 +158,7 @@ async def test_every_five_minutes_for_a_day_runs_288_jobs_and_keeps_the_history_
     def hourly_fails(job: Job) -> bool:
         return scheduled(job).minute == 0
 
-    async with (
-        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-        anyio.create_task_group() as group,
-    ):
-        await start_cronjobs(cluster)
-        await group.start(
-            lambda task_status: finish_jobs(
-                cluster.store, cluster.clock, run_s=60, fails=hourly_fails, task_status=task_status
-            )
-        )
+    async with cron_cluster(run_s=60, fails=hourly_fails) as cluster:
         await cluster.apply(cronjob("etl", "*/5 * * * *"))
         await sleep_until(cluster, DAY + 90)
 
@@ -170,7 +182,6 @@ async def test_every_five_minutes_for_a_day_runs_288_jobs_and_keeps_the_history_
         assert status.active == ()
         assert status.last_schedule_time == START + timedelta(days=1)
         assert status.last_successful_time == START + timedelta(hours=23, minutes=56)
-        group.cancel_scope.cancel()
 
 
 # --- concurrency policies ---------------------------------------------------------------------
@@ -180,16 +191,7 @@ async def test_forbid_skips_while_a_job_runs_and_then_runs_the_latest_missed_tim
     """Kubernetes' Forbid: an activation due while a Job runs is skipped, but the most
     recent skipped one runs as soon as that Job finishes, unless a starting deadline
     has passed by then."""
-    async with (
-        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-        anyio.create_task_group() as group,
-    ):
-        await start_cronjobs(cluster)
-        await group.start(
-            lambda task_status: finish_jobs(
-                cluster.store, cluster.clock, run_s=12 * MINUTE, task_status=task_status
-            )
-        )
+    async with cron_cluster(run_s=12 * MINUTE) as cluster:
         history = {"successfulJobsHistoryLimit": 10, "concurrencyPolicy": "Forbid"}
         await cluster.apply(
             [
@@ -222,40 +224,20 @@ async def test_forbid_skips_while_a_job_runs_and_then_runs_the_latest_missed_tim
         missed = {e.message[-14:-6] for e in await events_of(cluster, "strict", "MissSchedule")}
         assert missed == {f"00:{m:02d}:00" for m in (10, 15, 25, 30, 40, 45, 55)}
         assert await events_of(cluster, "catchup", "MissSchedule") == []
-        group.cancel_scope.cancel()
 
 
 async def test_each_activation_skipped_by_forbid_is_synced_and_reported_once() -> None:
-    async with (
-        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-        anyio.create_task_group() as group,
-    ):
-        await start_cronjobs(cluster)
-        await group.start(
-            lambda task_status: finish_jobs(
-                cluster.store, cluster.clock, run_s=12 * MINUTE, task_status=task_status
-            )
-        )
+    async with cron_cluster(run_s=12 * MINUTE) as cluster:
         await cluster.apply(
             cronjob("strict", "*/5 * * * *", startingDeadlineSeconds=60, concurrencyPolicy="Forbid")
         )
         await sleep_until(cluster, HOUR + 30)
         (skipped,) = await events_of(cluster, "strict", "JobAlreadyActive")
         assert skipped.count == 8  # 00:10, 00:15, 00:25, 00:30, 00:40, 00:45, 00:55, 01:00
-        group.cancel_scope.cancel()
 
 
 async def test_replace_deletes_the_running_job_at_the_next_activation() -> None:
-    async with (
-        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-        anyio.create_task_group() as group,
-    ):
-        await start_cronjobs(cluster)
-        await group.start(
-            lambda task_status: finish_jobs(
-                cluster.store, cluster.clock, run_s=7 * MINUTE, task_status=task_status
-            )
-        )
+    async with cron_cluster(run_s=7 * MINUTE) as cluster:
         await cluster.apply(cronjob("swap", "*/5 * * * *", concurrencyPolicy="Replace"))
         await sleep_until(cluster, 31 * MINUTE)
 
@@ -272,23 +254,13 @@ async def test_replace_deletes_the_running_job_at_the_next_activation() -> None:
         assert await events_of(cluster, "swap", "SawCompletedJob") == []
         status = (await cluster.get("cronjob", "swap")).status
         assert [ref.name for ref in status.active] == [survivor.metadata.name]
-        group.cancel_scope.cancel()
 
 
 # --- suspend ----------------------------------------------------------------------------------
 
 
 async def test_suspend_stops_creation_and_resuming_runs_the_most_recent_missed_time() -> None:
-    async with (
-        orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-        anyio.create_task_group() as group,
-    ):
-        await start_cronjobs(cluster)
-        await group.start(
-            lambda task_status: finish_jobs(
-                cluster.store, cluster.clock, run_s=30, task_status=task_status
-            )
-        )
+    async with cron_cluster(run_s=30) as cluster:
         await cluster.apply(cronjob("pause", "*/5 * * * *", successfulJobsHistoryLimit=100))
         await sleep_until(cluster, 22 * MINUTE)
         await cluster.apply(
@@ -305,7 +277,6 @@ async def test_suspend_stops_creation_and_resuming_runs_the_most_recent_missed_t
         ]
         # Kubernetes runs the latest missed activation as soon as it is resumed
         assert jobs[4].metadata.creation_timestamp == START + timedelta(hours=1, minutes=2)
-        group.cancel_scope.cancel()
 
 
 # --- time zones --------------------------------------------------------------------------------
@@ -338,22 +309,12 @@ def test_daily_in_new_york_fires_at_local_midnight_across_dst(
     start: datetime, expected: list[str]
 ) -> None:
     async def main() -> list[tuple[str, datetime | None]]:
-        async with (
-            orbit.Cluster(nodes=nodes(), seed=1, controllers=["*", "-job"]) as cluster,
-            anyio.create_task_group() as g,
-        ):
-            await start_cronjobs(cluster)
-            await g.start(
-                lambda task_status: finish_jobs(
-                    cluster.store, cluster.clock, run_s=60, task_status=task_status
-                )
-            )
+        async with cron_cluster(run_s=60) as cluster:
             manifest = cronjob(
                 "nightly", "@daily", timeZone="America/New_York", successfulJobsHistoryLimit=10
             )
             await cluster.apply(manifest)
             await anyio.sleep(4 * DAY)
-            g.cancel_scope.cancel()
             return [
                 (
                     j.metadata.annotations[SCHEDULED_TIMESTAMP_ANNOTATION],

@@ -121,6 +121,12 @@ async def test_first_rollout_creates_one_replicaset_and_completes() -> None:
         assert {p.metadata.labels["pod-template-hash"] for p in pods} == {hash_}
         reasons = [e.reason for e in await cluster.events(involved=d)]
         assert "ScalingReplicaSet" in reasons
+        complete = [e for e in await cluster.events(involved=d) if e.reason == "RolloutComplete"]
+        assert len(complete) == 1
+        assert (
+            complete[0].message
+            == f'Revision 1: ReplicaSet "{rs.metadata.name}" has successfully progressed.'
+        )
 
 
 @pytest.mark.parametrize(
@@ -211,6 +217,10 @@ async def test_a_rollout_that_never_gets_ready_exceeds_its_deadline() -> None:
         with pytest.raises(orbit.RolloutFailed, match="exceeded its progress deadline") as failed:
             await cluster.rollout_status("deployment/web", timeout_s=3600)
         assert failed.value.reason == "ProgressDeadlineExceeded"
+        d = await cluster.get("deployment", "web")
+        warnings = [e for e in await cluster.events(involved=d) if e.type == "Warning"]
+        assert [e.reason for e in warnings] == ["ProgressDeadlineExceeded"]
+        assert warnings[0].message.startswith("Revision 2: ReplicaSet")
         waited = cluster.clock.now() - began
         assert 60 <= waited <= 75, waited
         d = await cluster.get("deployment", "web")

@@ -38,6 +38,7 @@ from orbit.controllers._deletion import NAMESPACE_FINALIZER, delete_object
 from orbit.controllers._gc import GarbageCollector
 from orbit.controllers._gc_plan import FOREGROUND_FINALIZER
 from orbit.controllers._namespace import NamespaceController
+from orbit.controllers._pods import owner_reference
 from orbit.errors import NotFound, ValidationError
 
 pytestmark = pytest.mark.anyio
@@ -60,15 +61,7 @@ async def cluster_with_gc() -> AsyncIterator[orbit.Cluster]:
 
 
 def ref_to(owner: Any, *, controller: bool = True, block: bool = True) -> OwnerReference:
-    info = kind_info(owner)
-    return OwnerReference(
-        api_version=info.api_version,
-        kind=info.kind,
-        name=owner.metadata.name,
-        uid=owner.metadata.uid,
-        controller=controller,
-        block_owner_deletion=block,
-    )
+    return attrs.evolve(owner_reference(owner), controller=controller, block_owner_deletion=block)
 
 
 def pod_spec(grace_s: int = GRACE_S) -> PodSpec:

@@ -24,8 +24,9 @@ Go map iteration and varies.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 
 import attrs
 
@@ -48,6 +49,9 @@ __all__ = ["LIMIT_RANGER_ANNOTATION", "LimitRanger", "apply_defaults", "limit_vi
 
 LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"
 _MAX_MILLI_VALUE = (2**63 - 1) // 1000  # resource.MaxMilliValue
+
+_Check = Callable[[str, str, Quantity, Mapping[str, Quantity], Mapping[str, Quantity]], str | None]
+"""A bound's check: (kind, resource name, bound, requests, limits) -> the violation."""
 
 
 # --- defaults ----------------------------------------------------------------------------
@@ -130,39 +134,31 @@ def _comparable(
     return values[0], values[1], values[2]
 
 
-def _min_violation(
+def _bound_violation(
     kind: str,
     name: str,
     enforced: Quantity,
     requests: Mapping[str, Quantity],
     limits: Mapping[str, Quantity],
+    *,
+    bound: Literal["minimum", "maximum"],
 ) -> str | None:
+    """``minConstraint`` and ``maxConstraint``, one the mirror of the other: a minimum
+    needs a request and bounds the request, then the limit, from below; a maximum
+    needs a limit and bounds the limit, then the request, from above."""
     request, limit = requests.get(name), limits.get(name)
-    observed_request, observed_limit, bound = _comparable(request, limit, enforced)
-    if request is None:
-        return f"minimum {name} usage per {kind} is {enforced}.  No request is specified"
-    if observed_request < bound:
-        return f"minimum {name} usage per {kind} is {enforced}, but request is {request}"
-    if limit is not None and observed_limit < bound:
-        return f"minimum {name} usage per {kind} is {enforced}, but limit is {limit}"
-    return None
-
-
-def _max_violation(
-    kind: str,
-    name: str,
-    enforced: Quantity,
-    requests: Mapping[str, Quantity],
-    limits: Mapping[str, Quantity],
-) -> str | None:
-    request, limit = requests.get(name), limits.get(name)
-    observed_request, observed_limit, bound = _comparable(request, limit, enforced)
-    if limit is None:
-        return f"maximum {name} usage per {kind} is {enforced}.  No limit is specified"
-    if observed_limit > bound:
-        return f"maximum {name} usage per {kind} is {enforced}, but limit is {limit}"
-    if request is not None and observed_request > bound:
-        return f"maximum {name} usage per {kind} is {enforced}, but request is {request}"
+    observed_request, observed_limit, value = _comparable(request, limit, enforced)
+    sides = [("request", request, observed_request), ("limit", limit, observed_limit)]
+    if bound == "maximum":
+        sides.reverse()
+    head = f"{bound} {name} usage per {kind} is {enforced}"
+    (needed, present, _), _ = sides
+    if present is None:
+        return f"{head}.  No {needed} is specified"
+    for side, quantity, observed in sides:
+        beyond = observed < value if bound == "minimum" else observed > value
+        if quantity is not None and beyond:
+            return f"{head}, but {side} is {quantity}"
     return None
 
 
@@ -193,9 +189,9 @@ def _item_violations(
     item: LimitRangeItem, requests: Mapping[str, Quantity], limits: Mapping[str, Quantity]
 ) -> Iterator[str]:
     kind = item.type
-    checks = (
-        (item.min, _min_violation),
-        (item.max, _max_violation),
+    checks: tuple[tuple[Mapping[str, Quantity], _Check], ...] = (
+        (item.min, functools.partial(_bound_violation, bound="minimum")),
+        (item.max, functools.partial(_bound_violation, bound="maximum")),
         (item.max_limit_request_ratio, _ratio_violation),
     )
     for bounds, check in checks:

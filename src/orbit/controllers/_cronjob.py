@@ -23,10 +23,9 @@ from collections.abc import Sequence
 import attrs
 
 from orbit.api import CronJob, CronJobStatus, Job
-from orbit.clock import Clock
 from orbit.errors import AlreadyExists, NotFound, OrbitError
-from orbit.store import EventRecorder, Store
 
+from ._base import BaseController
 from ._cronjob_plan import CronJobPlan, plan_cronjob
 from ._deletion import delete_object
 from ._loop import Key, Watched, controller_owner_key, own_key
@@ -34,23 +33,11 @@ from ._loop import Key, Watched, controller_owner_key, own_key
 __all__ = ["CronJobController"]
 
 
-class CronJobController:
-    """Reconciles CronJobs (module docstring).
-
-    Args:
-        store: the cluster's store.
-        clock: where "now" comes from (virtual under the simulator).
-        recorder: records events (default: one with component ``cronjob-controller``).
-    """
+class CronJobController(BaseController):
+    """Reconciles CronJobs (module docstring); takes the store, the clock and an
+    optional ``recorder`` (:class:`BaseController`)."""
 
     name = "cronjob-controller"
-
-    def __init__(
-        self, store: Store, clock: Clock, *, recorder: EventRecorder | None = None
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.recorder = recorder or EventRecorder(store, clock, component=self.name)
 
     @property
     def watches(self) -> Sequence[Watched]:

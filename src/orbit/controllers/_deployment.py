@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from orbit.api import Deployment, Pod, ReplicaSet
-from orbit.clock import Clock
 from orbit.errors import NotFound
 from orbit.store import EventRecorder, EventType, Store
 
+from ._base import BaseController
 from ._deployment_plan import DeploymentSync
 from ._loop import Key, Watched, own_key
 from ._pods import controlled_by
@@ -26,17 +26,11 @@ from ._replicaset import claim_pods, selects
 __all__ = ["DeploymentController"]
 
 
-class DeploymentController:
-    """Reconciles Deployments (module docstring)."""
+class DeploymentController(BaseController):
+    """Reconciles Deployments (module docstring); takes the store, the clock and an
+    optional ``recorder`` (:class:`BaseController`)."""
 
     name = "deployment-controller"
-
-    def __init__(
-        self, store: Store, clock: Clock, *, recorder: EventRecorder | None = None
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.recorder = recorder or EventRecorder(store, clock, component=self.name)
 
     @property
     def watches(self) -> Sequence[Watched]:

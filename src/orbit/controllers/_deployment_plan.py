@@ -716,9 +716,31 @@ class DeploymentSync:
         # A rollback is written before the status that explains it, so a watcher
         # sees "rolled back" rather than a bare deadline first.
         rolled_back = self._maybe_roll_back(new, status)
+        before = _find(self.d.status.conditions, "Progressing")
         self._write_status(status)
+        self._progress_event(before, _find(status.conditions, "Progressing"), new)
         if not rolled_back:
             self._requeue_stuck(status)
+
+    def _progress_event(
+        self,
+        before: DeploymentCondition | None,
+        after: DeploymentCondition | None,
+        new: ReplicaSet | None,
+    ) -> None:
+        """An event when a rollout starts progressing, completes or times out (orbit's:
+        Kubernetes shows these only as conditions)."""
+        if after is None or (before is not None and before.reason == after.reason):
+            return
+        revision = revision_of(new) if new is not None else 0
+        if after.reason == RS_UPDATED:
+            self.writer.event(
+                "Normal", "RolloutProgressing", f"Revision {revision}: {after.message}"
+            )
+        elif after.reason == NEW_RS_AVAILABLE:
+            self.writer.event("Normal", "RolloutComplete", f"Revision {revision}: {after.message}")
+        elif after.reason == TIMED_OUT:
+            self.writer.event("Warning", TIMED_OUT, f"Revision {revision}: {after.message}")
 
     def _requeue_stuck(self, status: DeploymentStatus) -> None:
         """Look again when a progressing rollout would hit its deadline."""

@@ -45,10 +45,11 @@ from orbit.api import (
     lookup_kind,
     selector_from_label_selector,
 )
-from orbit.clock import Clock, to_datetime
+from orbit.clock import to_datetime
 from orbit.errors import NotFound, ValidationError
-from orbit.store import EventRecorder, EventType, Store
+from orbit.store import EventType
 
+from ._base import BaseController
 from ._intstr import scaled_value
 from ._loop import Key, Watched, own_key
 from ._pods import is_ready
@@ -208,23 +209,13 @@ def _set_condition(
     return (*conditions, attrs.evolve(wanted, last_transition_time=to_datetime(int(now_s))))
 
 
-class DisruptionController:
-    """Computes the status of every PodDisruptionBudget (module docstring).
-
-    Args:
-        store: the cluster's store.
-        clock: the clock status times are read on.
-        recorder: where events go (default: component ``controllermanager``).
-    """
+class DisruptionController(BaseController):
+    """Computes the status of every PodDisruptionBudget (module docstring); takes the
+    store, the clock status times are read on, and an optional ``recorder``
+    (:class:`BaseController`; events come from ``controllermanager``)."""
 
     name = "disruption-controller"
-
-    def __init__(
-        self, store: Store, clock: Clock, *, recorder: EventRecorder | None = None
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.recorder = recorder or EventRecorder(store, clock, component="controllermanager")
+    event_component = "controllermanager"
 
     @property
     def watches(self) -> tuple[Watched, ...]:

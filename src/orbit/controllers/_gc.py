@@ -53,6 +53,7 @@ from orbit.clock import Clock
 from orbit.errors import NotFound
 from orbit.store import OWNER_UID_FIELD, EventRecorder, EventType, KindRef, Store
 
+from ._base import BaseController
 from ._deletion import delete_object, resolve_kind
 from ._gc_plan import (
     FOREGROUND_FINALIZER,
@@ -106,7 +107,7 @@ class _Seen:
         return self.deleting and FOREGROUND_FINALIZER in self.finalizers
 
 
-class GarbageCollector:
+class GarbageCollector(BaseController):
     """Cascading deletion through ownerReferences (module docstring).
 
     Args:
@@ -117,6 +118,7 @@ class GarbageCollector:
     """
 
     name = "garbage-collector"
+    event_component = "garbage-collector-controller"
 
     def __init__(
         self,
@@ -126,13 +128,9 @@ class GarbageCollector:
         kinds: Iterable[KindRef] | None = None,
         recorder: EventRecorder | None = None,
     ) -> None:
-        self.store = store
-        self.clock = clock
+        super().__init__(store, clock, recorder=recorder)
         chosen = all_kinds() if kinds is None else [resolve_kind(k) for k in kinds]
         self.kinds: tuple[KindInfo, ...] = tuple(chosen)
-        self.recorder = recorder or EventRecorder(
-            store, clock, component="garbage-collector-controller"
-        )
         self._seen: dict[Key, _Seen] = {}
         # owner uid -> keys of the objects referring to it (dicts: ordered, so the
         # enqueue order, and with it a simulation, is the same on every run)

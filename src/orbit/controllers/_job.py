@@ -40,12 +40,13 @@ from orbit.clock import Clock
 from orbit.errors import NotFound, OrbitError
 from orbit.store import OWNER_UID_FIELD, EventRecorder, Store
 
+from ._base import BaseController
 from ._deletion import delete_object
 from ._job_objects import JOB_NAME_LABEL, default_selector, is_finished
 from ._job_plan import NO_BACKOFF, JobConfig, JobPlan, plan_job
 from ._job_pods import TRACKING_FINALIZER, BackoffRecord, has_tracking_finalizer
 from ._loop import Key, Watched, own_key
-from ._pods import controlled_by, delete_pod
+from ._pods import controlled_by, create_controlled_pod, delete_controlled_pod, delete_pod
 
 __all__ = ["JobController"]
 
@@ -55,7 +56,7 @@ CREATE_RETRY_MAX_S = 60.0
 ``DefaultJobApiBackOff`` / ``MaxJobApiBackOff``)."""
 
 
-class JobController:
+class JobController(BaseController):
     """Reconciles Jobs (module docstring).
 
     Args:
@@ -80,11 +81,9 @@ class JobController:
         collect_orphans: bool = True,
         recorder: EventRecorder | None = None,
     ) -> None:
-        self.store = store
-        self.clock = clock
+        super().__init__(store, clock, recorder=recorder)
         self.config = JobConfig(backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s)
         self.collect_orphans = collect_orphans
-        self.recorder = recorder or EventRecorder(store, clock, component=self.name)
         self._backoff: dict[Key, BackoffRecord] = {}
         self._uids: dict[Key, str] = {}
         self._create_failures: dict[Key, int] = {}
@@ -155,10 +154,12 @@ class JobController:
     def _apply(self, key: Key, job: Job, plan: JobPlan) -> float | None:
         """Do what the plan says; returns the retry delay after a refused create."""
         for pod in plan.delete:
-            self._delete(job, pod)
+            delete_controlled_pod(self.store, self.recorder, job, pod)
         created = 0
         for pod in plan.create:
-            if not self._create(job, pod):
+            try:
+                create_controlled_pod(self.store, self.recorder, job, pod)
+            except OrbitError:
                 break
             created += 1
         for pod in plan.release:
@@ -178,24 +179,6 @@ class JobController:
         for event in plan.events:
             self.recorder.record(job, event.type, event.reason, event.message)
         return retry
-
-    def _create(self, job: Job, pod: Pod) -> bool:
-        try:
-            created = self.store.create(pod)
-        except OrbitError as error:
-            self.recorder.record(job, "Warning", "FailedCreate", f"Error creating: {error}")
-            return False
-        self.recorder.record(
-            job, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}"
-        )
-        return True
-
-    def _delete(self, job: Job, pod: Pod) -> None:
-        try:
-            delete_pod(self.store, pod)
-        except NotFound:
-            return
-        self.recorder.record(job, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
     def _release(self, pod: Pod) -> None:
         """Remove the tracking finalizer (the pod goes if it was only waiting for that)."""

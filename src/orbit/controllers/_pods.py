@@ -1,7 +1,8 @@
 """What every workload controller does with pods, as Kubernetes' ``controller``
 package does it: stamp one out of a template with an owner reference, find the pods an
 owner controls, tell active from finished and ready from available, delete one
-gracefully.
+gracefully, and create or delete one for its owner with the owner's events
+(``PodControl``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Any
 import attrs
 
 from orbit.api import ObjectMeta, OwnerReference, Pod, PodTemplateSpec, kind_info
-from orbit.store import OWNER_UID_FIELD, Store
+from orbit.errors import NotFound, OrbitError
+from orbit.store import OWNER_UID_FIELD, EventRecorder, Store
 
 __all__ = [
     "FINISHED_PHASES",
     "controlled_by",
+    "create_controlled_pod",
+    "delete_controlled_pod",
     "delete_pod",
     "is_active",
     "is_available",
@@ -124,6 +128,29 @@ def delete_pod(store: Store, pod: Pod) -> Pod:
         Pod, pod.metadata.name, pod.metadata.namespace, grace_period_s=grace
     )
     return deleted
+
+
+def create_controlled_pod(store: Store, recorder: EventRecorder, owner: Any, pod: Pod) -> Pod:
+    """Create ``pod`` for ``owner``, recording ``SuccessfulCreate`` on the owner; a
+    refused create records ``FailedCreate`` and raises (Kubernetes'
+    ``RealPodControl.CreatePods``)."""
+    try:
+        created: Pod = store.create(pod)
+    except OrbitError as error:
+        recorder.record(owner, "Warning", "FailedCreate", f"Error creating: {error}")
+        raise
+    recorder.record(owner, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}")
+    return created
+
+
+def delete_controlled_pod(store: Store, recorder: EventRecorder, owner: Any, pod: Pod) -> None:
+    """:func:`delete_pod`, recording ``SuccessfulDelete`` on ``owner``; a pod already
+    gone is neither an error nor an event (Kubernetes' ``RealPodControl.DeletePod``)."""
+    try:
+        delete_pod(store, pod)
+    except NotFound:
+        return
+    recorder.record(owner, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
 
 def with_labels(obj: Any, labels: Mapping[str, str]) -> Any:

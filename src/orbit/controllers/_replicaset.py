@@ -28,12 +28,20 @@ from typing import Any
 import attrs
 
 from orbit.api import Pod, ReplicaSet, ReplicaSetCondition, selector_from_label_selector
-from orbit.clock import Clock, to_datetime
+from orbit.clock import to_datetime
 from orbit.errors import Conflict, NotFound, OrbitError
-from orbit.store import EventRecorder, Store
+from orbit.store import Store
 
+from ._base import BaseController
 from ._loop import Key, Watched, controller_owner_key, own_key
-from ._pods import controlled_by, delete_pod, is_active, owner_reference, pod_from_template
+from ._pods import (
+    controlled_by,
+    create_controlled_pod,
+    delete_controlled_pod,
+    is_active,
+    owner_reference,
+    pod_from_template,
+)
 from ._replicaset_plan import plan_replicaset, replicaset_status
 
 __all__ = ["ReplicaSetController", "claim_pods", "selects"]
@@ -41,17 +49,11 @@ __all__ = ["ReplicaSetController", "claim_pods", "selects"]
 _log = logging.getLogger("orbit.controllers")
 
 
-class ReplicaSetController:
-    """Reconciles ReplicaSets (module docstring)."""
+class ReplicaSetController(BaseController):
+    """Reconciles ReplicaSets (module docstring); takes the store, the clock and an
+    optional ``recorder`` (:class:`BaseController`)."""
 
     name = "replicaset-controller"
-
-    def __init__(
-        self, store: Store, clock: Clock, *, recorder: EventRecorder | None = None
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.recorder = recorder or EventRecorder(store, clock, component=self.name)
 
     @property
     def watches(self) -> Sequence[Watched]:
@@ -85,7 +87,7 @@ class ReplicaSetController:
             if failure is not None:
                 break
         for pod in plan.delete:
-            self._delete_pod(rs, pod)
+            delete_controlled_pod(self.store, self.recorder, rs, pod)
         status = plan.status
         if failure is not None or plan.create or plan.delete:
             # Recompute over what is there now (created pods count at once, as in
@@ -99,28 +101,16 @@ class ReplicaSetController:
     def _create_pod(self, rs: ReplicaSet) -> ReplicaSetCondition | None:
         pod = pod_from_template(rs.spec.template, rs, generate_name=f"{rs.metadata.name}-")
         try:
-            created = self.store.create(pod)
+            create_controlled_pod(self.store, self.recorder, rs, pod)
         except OrbitError as error:
-            message = str(error)
-            self.recorder.record(rs, "Warning", "FailedCreate", f"Error creating: {message}")
             return ReplicaSetCondition(
                 type="ReplicaFailure",
                 status="True",
                 reason="FailedCreate",
-                message=message,
+                message=str(error),
                 last_transition_time=to_datetime(self.clock.now()),
             )
-        self.recorder.record(
-            rs, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}"
-        )
         return None
-
-    def _delete_pod(self, rs: ReplicaSet, pod: Pod) -> None:
-        try:
-            delete_pod(self.store, pod)
-        except NotFound:
-            return
-        self.recorder.record(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
     def _related_pods(self, rs: ReplicaSet) -> list[Pod]:
         """The active pods of every ReplicaSet with the same controller (siblings of

@@ -39,6 +39,7 @@ from orbit.clock import Clock, to_datetime
 from orbit.errors import NotFound
 from orbit.store import AdmissionRequest, EventRecorder, EventType, Store
 
+from ._base import BaseController
 from ._loop import Key, Watched
 from ._node_taints import NOT_READY_TAINT, UNREACHABLE_TAINT, no_execute_taints
 from ._pods import delete_pod
@@ -146,7 +147,7 @@ class _Scheduled:
     fires: float
 
 
-class TaintEvictionController:
+class TaintEvictionController(BaseController):
     """Evicts pods from nodes with NoExecute taints they do not tolerate (module
     docstring). Keys are pods; node events reach the pods on the node when the node's
     NoExecute taints change.
@@ -169,10 +170,8 @@ class TaintEvictionController:
         default_toleration_seconds: int | None = DEFAULT_TOLERATION_SECONDS,
         recorder: EventRecorder | None = None,
     ) -> None:
-        self.store = store
-        self.clock = clock
+        super().__init__(store, clock, recorder=recorder)
         self.default_toleration_seconds = default_toleration_seconds
-        self.recorder = recorder or EventRecorder(store, clock, component=self.name)
         self._tainted: dict[str, tuple[Taint, ...]] = {}  # node -> its NoExecute taints
         self._scheduled: dict[Key, _Scheduled] = {}
 

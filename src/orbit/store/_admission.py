@@ -50,29 +50,36 @@ class AdmissionBatch:
     addition to) what the store holds."""
 
     def __init__(self) -> None:
-        self._objects: dict[tuple[KindInfo, str, str], Any] = {}
+        # (kind, namespace) -> name -> object: a plugin's list of one kind in one
+        # namespace touches only those, so a batch of n objects costs O(n), not O(n^2).
+        self._objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self._count = 0
 
     def record(self, obj: Any) -> None:
         """Count ``obj`` as stored for the rest of the batch."""
         meta = obj.metadata
-        self._objects[(kind_info(obj), meta.namespace, meta.name)] = obj
+        bucket = self._objects.setdefault((kind_info(obj).kind, meta.namespace), {})
+        if meta.name not in bucket:
+            self._count += 1
+        bucket[meta.name] = obj
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return self._count
 
     def get(self, obj: Any) -> Any | None:
         """The batch's version of the object ``obj`` names (same kind, namespace and
         name), if it holds one."""
         meta = obj.metadata
-        return self._objects.get((kind_info(obj), meta.namespace, meta.name))
+        return self._objects.get((kind_info(obj).kind, meta.namespace), {}).get(meta.name)
 
     def overlay(self, info: KindInfo, namespace: str, stored: Iterable[T]) -> builtins.list[T]:
         """``stored`` (objects of one kind and namespace) with the batch's versions put
         in, sorted by name."""
+        batch = self._objects.get((info.kind, namespace))
+        if not batch:
+            return builtins.list(stored)
         items = {obj.metadata.name: obj for obj in stored}  # type: ignore[attr-defined]
-        for (kind, ns, name), obj in self._objects.items():
-            if kind == info and ns == namespace:
-                items[name] = obj
+        items.update(batch)
         return [items[name] for name in sorted(items)]
 
 

@@ -29,6 +29,7 @@ from orbit.api import (
     Toleration,
 )
 from orbit.clock import ManualClock
+from orbit.controllers._pods import owner_reference
 from orbit.store import MemoryStore
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -63,13 +64,7 @@ def make_node(
 
 def owner(obj: Any) -> OwnerReference:
     """A controller reference to a stored ReplicaSet, Deployment or ConfigMap."""
-    return OwnerReference(
-        api_version=obj.api_version,
-        kind=obj.kind,
-        name=obj.metadata.name,
-        uid=obj.metadata.uid,
-        controller=True,
-    )
+    return owner_reference(obj)
 
 
 def make_pod(

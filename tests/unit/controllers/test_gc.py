@@ -58,6 +58,7 @@ from orbit.controllers._namespace import (
     content_estimate,
     requeue_after_s,
 )
+from orbit.controllers._pods import owner_reference
 from orbit.errors import Forbidden, NotFound, ValidationError
 from orbit.store import MemoryStore
 
@@ -75,15 +76,7 @@ def make_store() -> MemoryStore:
 def ref_to(
     owner: Any, *, block: bool | None = True, controller: bool | None = True
 ) -> OwnerReference:
-    info = kind_info(owner)
-    return OwnerReference(
-        api_version=info.api_version,
-        kind=info.kind,
-        name=owner.metadata.name,
-        uid=owner.metadata.uid,
-        controller=controller,
-        block_owner_deletion=block,
-    )
+    return attrs.evolve(owner_reference(owner), controller=controller, block_owner_deletion=block)
 
 
 def meta(name: str, namespace: str = "default", *refs: OwnerReference, **fields: Any) -> ObjectMeta:
