@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from orbit.api import Deployment, Pod, ReplicaSet
 from orbit.errors import NotFound
 from orbit.store import EventRecorder, EventType, Store
@@ -79,6 +81,9 @@ class DeploymentController(BaseController):
                 "SelectingAll",
                 "This deployment is selecting all pods. A non-empty selector is required.",
             )
+            if d.status.observed_generation < d.metadata.generation:
+                status = attrs.evolve(d.status, observed_generation=d.metadata.generation)
+                self.store.update_status(attrs.evolve(d, status=status))
             return None
         sets = claim_pods(self.store, d, ReplicaSet)
         writer = _StoreWriter(self.store, self.recorder, d)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -75,7 +75,7 @@ from ._deployment_util import (
     with_annotations,
     without_hash,
 )
-from ._pods import FINISHED_PHASES, owner_reference
+from ._pods import FINISHED_PHASES, is_active, owner_reference
 
 __all__ = [
     "AUTO_ROLLBACK",
@@ -319,9 +319,15 @@ class DeploymentSync:
         scale_up = min(max_total - current, d.spec.replicas - new.spec.replicas)
         return new.spec.replicas + scale_up
 
-    def _scale(self, rs: ReplicaSet, replicas: int) -> tuple[bool, ReplicaSet]:
-        """Kubernetes' ``scaleReplicaSetAndRecordEvent`` / ``scaleReplicaSet``: sets
-        the size and the desired / max replicas annotations."""
+    def _scale(
+        self, rs: ReplicaSet, replicas: int, *, annotate: bool = False
+    ) -> tuple[bool, ReplicaSet]:
+        """Kubernetes' ``scaleReplicaSetAndRecordEvent``: set the size (and the
+        desired / max replicas annotations) when it changes. ``annotate`` is
+        ``scaleReplicaSet``, which proportional scaling calls: the annotations are
+        brought up to date even when the size stays."""
+        if not annotate and rs.spec.replicas == replicas:
+            return False, rs
         d = self.d
         desired = str(d.spec.replicas)
         maximum = str(d.spec.replicas + max_surge(d))
@@ -408,7 +414,7 @@ class DeploymentSync:
             first = active[0].metadata.name
             sizes[first] = max(0, sizes[first] + to_add - added)
         for rs in active:
-            self._scale(rs, sizes[rs.metadata.name])
+            self._scale(rs, sizes[rs.metadata.name], annotate=True)
 
     def _proportion(self, rs: ReplicaSet, to_add: int, added: int) -> int:
         """Kubernetes' ``GetProportion`` / ``getReplicaSetFraction``."""
@@ -510,8 +516,10 @@ class DeploymentSync:
                 continue
             count = min(max_cleanup - total, rs.spec.replicas - rs.status.available_replicas)
             if count <= 0:
-                # Its status still counts pods it no longer wants (not yet observed):
-                # Kubernetes refuses this "scale down" that would scale up; so do we.
+                # Its status still counts pods it no longer wants (not yet observed).
+                # Kubernetes errors here and abandons the whole scale-down for this
+                # sync; orbit skips this set only, which is safe because availability
+                # is counted as at most spec.replicas per set (_scale_down_old).
                 continue
             self._scale(rs, rs.spec.replicas - count)
             total += count
@@ -671,16 +679,21 @@ class DeploymentSync:
             and current.reason == NEW_RS_AVAILABLE
         )
         stamp = self._stamp()
+        if (
+            self._complete(status)
+            and new is not None
+            and new.metadata.annotations.get(COMPLETE_MARK) != "true"
+        ):
+            # A revision to come back to (with or without a progress deadline).
+            new = self._replace(
+                self.writer.update_set(with_annotations(new, {COMPLETE_MARK: "true"}))
+            )
         if self._has_progress_deadline() and not finished:
             if self._complete(status):
                 message = f'{what} "{name}" has successfully progressed.'
                 status = _with_condition(
                     status, "Progressing", "True", NEW_RS_AVAILABLE, message, stamp=stamp
                 )
-                if new is not None and new.metadata.annotations.get(COMPLETE_MARK) != "true":
-                    self._replace(
-                        self.writer.update_set(with_annotations(new, {COMPLETE_MARK: "true"}))
-                    )
             elif self._progressing(status):
                 message = f'{what} "{name}" is progressing.'
                 keep_since = (
@@ -701,13 +714,15 @@ class DeploymentSync:
                 status = _with_condition(
                     status, "Progressing", "False", TIMED_OUT, message, stamp=stamp
                 )
-        failures = [
-            c for rs in self.sets for c in rs.status.conditions if c.type == "ReplicaFailure"
-        ]
-        if failures:
-            f = failures[0]
+        failure = self._replica_failure(new)
+        if failure is not None:
             status = _with_condition(
-                status, "ReplicaFailure", f.status, f.reason, f.message, stamp=stamp
+                status,
+                "ReplicaFailure",
+                failure.status,
+                failure.reason,
+                failure.message,
+                stamp=failure.last_transition_time or stamp,
             )
         else:
             status = attrs.evolve(
@@ -742,14 +757,24 @@ class DeploymentSync:
         elif after.reason == TIMED_OUT:
             self.writer.event("Warning", TIMED_OUT, f"Revision {revision}: {after.message}")
 
+    def _replica_failure(self, new: ReplicaSet | None) -> Any:
+        """Kubernetes' ``getReplicaFailures``: the new set's ReplicaFailure, else the
+        first old set's."""
+        ordered = [new] if new is not None else []
+        ordered += [rs for rs in self.sets if new is None or rs.metadata.uid != new.metadata.uid]
+        for rs in ordered:
+            for condition in rs.status.conditions:
+                if condition.type == "ReplicaFailure":
+                    return condition
+        return None
+
     def _requeue_stuck(self, status: DeploymentStatus) -> None:
         """Look again when a progressing rollout would hit its deadline."""
         condition = _find(status.conditions, "Progressing")
         if (
             not self._has_progress_deadline()
             or condition is None
-            or condition.status != "True"
-            or condition.reason == NEW_RS_AVAILABLE
+            or condition.reason in (NEW_RS_AVAILABLE, TIMED_OUT)
             or self._complete(status)
         ):
             return
@@ -832,7 +857,10 @@ class DeploymentSync:
             return f"progress deadline exceeded ({self.d.spec.progress_deadline_seconds}s)"
         limit = self._restart_limit()
         for pod in self.pods_of(new):
-            for container in pod.status.container_statuses:
+            if not is_active(pod):
+                continue  # terminating or finished: not this attempt's verdict
+            statuses = (*pod.status.init_container_statuses, *pod.status.container_statuses)
+            for container in statuses:
                 if container.restart_count >= limit:
                     return (
                         f'pod "{pod.metadata.name}" container "{container.name}" restarted '
@@ -851,12 +879,13 @@ class DeploymentSync:
             for rs in self.sets
             if rs.metadata.uid != new.metadata.uid
             and rs.metadata.annotations.get(COMPLETE_MARK) == "true"
+            and not equal_ignoring_hash(rs.spec.template, new.spec.template)
         ]
         return max(good, key=revision_of, default=None)
 
 
 def _last_reason(pod: Pod, container: str) -> str:
-    for status in pod.status.container_statuses:
+    for status in (*pod.status.init_container_statuses, *pod.status.container_statuses):
         if status.name != container:
             continue
         waiting = status.state.waiting
@@ -890,6 +919,8 @@ def _with_condition(
     current = _find(status.conditions, type_)
     if not refresh and current is not None and current.status == value and current.reason == reason:
         return status
+    if since is None and current is not None and current.status == value:
+        since = current.last_transition_time  # the status did not change
     condition = DeploymentCondition(
         type=type_,
         status=value,  # type: ignore[arg-type]
@@ -905,12 +936,14 @@ def _with_condition(
 def _by_size(sets: Sequence[ReplicaSet], *, newer_first: bool) -> list[ReplicaSet]:
     """Larger first; ties newer first (scaling up) or older first (scaling down)."""
 
-    def key(rs: ReplicaSet) -> tuple[int, float, str]:
+    def key(rs: ReplicaSet) -> tuple[int, float]:
         stamp = rs.metadata.creation_timestamp
         t = stamp.timestamp() if stamp else 0.0
-        return (-rs.spec.replicas, -t if newer_first else t, rs.metadata.name)
+        return (-rs.spec.replicas, -t if newer_first else t)
 
-    return sorted(sets, key=key)
+    # Ties on equal times: by name, descending when newer first (Kubernetes' Less(j, i)).
+    by_name = sorted(sets, key=lambda rs: rs.metadata.name, reverse=newer_first)
+    return sorted(by_name, key=key)
 
 
 def _round_half_away(value: float) -> int:

@@ -10,8 +10,9 @@ A subscriber first gets every object of the kind as it is now (as ADDED), then e
 later event. It may also get events older than that first list, from the shared
 watch's backlog: harmless for handlers that only decide which keys to look at again
 (a reconcile reads the store, never the event). When the watch expires (it fell
-behind) the kind is listed again and every object handed to every subscriber as
-ADDED, so nothing is missed.
+behind) the kind is listed again: every object is handed to every subscriber as
+ADDED, and every object known before but missing now as DELETED (its last known
+state; client-go's ``DeletedFinalStateUnknown``), so no deletion is missed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Informers:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._handlers: dict[str, list[Handler]] = {}
+        self._known: dict[str, dict[tuple[str, str], Any]] = {}  # kind -> key -> last seen
         self._group: anyio.abc.TaskGroup | None = None
 
     async def run(
@@ -77,23 +79,43 @@ class Informers:
             handlers.append(handler)
             return
         self._handlers[info.kind] = [handler]
+        self._known[info.kind] = {_key(obj): obj for obj in listed.items}
         self._group.start_soon(self._follow, info, listed.resource_version)
 
     async def _follow(self, info: KindInfo, resource_version: str) -> None:
         handlers = self._handlers[info.kind]
+        known = self._known[info.kind]
         while True:
             try:
                 async with self.store.watch(info, resource_version=resource_version) as watch:
                     async for event in watch:
+                        obj = event.object
+                        if event.type == "DELETED":
+                            known.pop(_key(obj), None)
+                        else:
+                            known[_key(obj)] = obj
                         for handler in handlers:
-                            _call(handler, event.type, event.object)
+                            _call(handler, event.type, obj)
+                        resource_version = watch.resource_version
             except ResourceExpired:
                 _log.warning("the shared %s watch expired: listing again", info.kind)
                 listed = self.store.list(info)
                 resource_version = listed.resource_version
+                now = {_key(obj): obj for obj in listed.items}
+                gone = [obj for key, obj in known.items() if key not in now]
+                known.clear()
+                known.update(now)
+                for obj in gone:
+                    for handler in handlers:
+                        _call(handler, "DELETED", obj)
                 for obj in listed.items:
                     for handler in handlers:
                         _call(handler, "ADDED", obj)
+
+
+def _key(obj: Any) -> tuple[str, str]:
+    meta = obj.metadata
+    return (meta.namespace, meta.name)
 
 
 def _call(handler: Handler, event_type: EventType, obj: Any) -> None:

@@ -3,10 +3,10 @@ worker reconciles them.
 
 This is client-go's controller pattern cut to what one process needs:
 
-- **Watches** (list, then watch from the list's resourceVersion; list again when a
-  watch expires) map each event of a watched kind to the keys of the *primary* kind
-  it concerns: a Pod event to its owning ReplicaSet, a ReplicaSet event to itself and
-  its Deployment.
+- **Watches**, through shared informers (:mod:`._informers`: one watch per kind
+  for every controller), map each event of a watched kind to the keys of the
+  *primary* kind it concerns: a Pod event to its owning ReplicaSet, a ReplicaSet
+  event to itself and its Deployment.
 - **A work queue** of ``(namespace, name)`` keys with client-go's guarantees: a key
   waits at most once however often it is added; a key added while it is being
   reconciled runs again afterwards; a key can be added after a delay (``requeue
@@ -35,7 +35,7 @@ import anyio.abc
 import attrs
 
 from orbit.clock import Clock
-from orbit.errors import Conflict, ResourceExpired
+from orbit.errors import Conflict
 from orbit.store import EventType, KindRef, Store
 
 from ._informers import Informers
@@ -45,6 +45,7 @@ __all__ = [
     "Key",
     "KeyMapper",
     "Reconciler",
+    "RetryLater",
     "Watched",
     "controller_owner_key",
     "own_key",
@@ -60,6 +61,11 @@ KeyMapper = Callable[[EventType, Any], Iterable[Key]]
 
 BASE_RETRY_S = 0.005
 MAX_RETRY_S = 1000.0
+
+
+class RetryLater(Exception):
+    """Raised by a reconcile that did what it could but must run again with backoff
+    (a pod create refused by a quota): logged briefly, retried, never a traceback."""
 
 
 class Reconciler(Protocol):
@@ -111,8 +117,8 @@ class ControllerLoop:
         store: the cluster's store.
         clock: the clock delays and retries run on.
         reconciler: the reconcile step.
-        informers: the cluster's shared informers; without them the loop watches
-            each kind itself.
+        informers: the cluster's shared informers; without them the loop runs
+            informers of its own.
     """
 
     def __init__(
@@ -177,13 +183,12 @@ class ControllerLoop:
     ) -> None:
         """List every watched kind, then watch and reconcile until cancelled."""
         async with anyio.create_task_group() as group:
-            if self.informers is not None:
-                for watched in self.watches:
-                    self.informers.subscribe(watched.kind, self._handler(watched))
-            else:
-                versions = [self._list(watched) for watched in self.watches]
-                for watched, version in zip(self.watches, versions, strict=True):
-                    group.start_soon(self._follow, watched, version)
+            informers = self.informers
+            if informers is None:  # on its own: informers of its own
+                informers = Informers(self.store)
+                await group.start(informers.run)
+            for watched in self.watches:
+                informers.subscribe(watched.kind, self._handler(watched))
             group.start_soon(self._timer)
             task_status.started()
             await self._work()
@@ -196,26 +201,6 @@ class ControllerLoop:
                 enqueue(key)
 
         return handle
-
-    def _list(self, watched: Watched) -> str:
-        listed = self.store.list(watched.kind)
-        for obj in listed.items:
-            for key in watched.keys("ADDED", obj):
-                self.enqueue(key)
-        return listed.resource_version
-
-    async def _follow(self, watched: Watched, resource_version: str) -> None:
-        while True:
-            try:
-                async with self.store.watch(
-                    watched.kind, resource_version=resource_version
-                ) as watch:
-                    async for event in watch:
-                        for key in watched.keys(event.type, event.object):
-                            self.enqueue(key)
-            except ResourceExpired:
-                _log.warning("%s: watch expired, listing again", self.reconciler.name)
-                resource_version = self._list(watched)
 
     async def _timer(self) -> None:
         """Moves delayed keys into the queue when they fall due."""
@@ -252,6 +237,11 @@ class ControllerLoop:
         try:
             self.reconciles += 1
             again = self.reconciler.reconcile(key)
+        except RetryLater as later:
+            self._processing = None
+            _log.info("%s: %s/%s: %s", self.reconciler.name, key[0], key[1], later)
+            self._retry(key, log=False)
+            return
         except Conflict:
             # Someone wrote first: read again at once (client-go requeues with the
             # rate limiter too; a conflict is the normal race, not a failure).
@@ -272,7 +262,7 @@ class ControllerLoop:
     def _retry(self, key: Key, *, log: bool) -> None:
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay = min(BASE_RETRY_S * 2**failures, MAX_RETRY_S)
+        delay = min(BASE_RETRY_S * 2 ** min(failures, 40), MAX_RETRY_S)  # no overflow
         if log:
             _log.exception(
                 "%s: reconciling %s/%s failed (retry in %.3gs)",

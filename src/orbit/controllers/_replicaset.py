@@ -33,7 +33,7 @@ from orbit.errors import Conflict, NotFound, OrbitError
 from orbit.store import Store
 
 from ._base import BaseController
-from ._loop import Key, Watched, controller_owner_key, own_key
+from ._loop import Key, RetryLater, Watched, controller_owner_key, own_key
 from ._pods import (
     controlled_by,
     create_controlled_pod,
@@ -78,7 +78,7 @@ class ReplicaSetController(BaseController):
         except NotFound:
             return None
         pods = claim_pods(self.store, rs, Pod)
-        related = self._related_pods(rs) if rs.spec.replicas < len(pods) else ()
+        related = self._related_pods(rs) if rs.spec.replicas < len(pods) else None
         now = self.clock.now()
         plan = plan_replicaset(rs, pods, now, related=related)
         failure = None
@@ -90,12 +90,16 @@ class ReplicaSetController(BaseController):
             delete_controlled_pod(self.store, self.recorder, rs, pod)
         status = plan.status
         if failure is not None or plan.create or plan.delete:
-            # Recompute over what is there now (created pods count at once, as in
-            # Kubernetes' status after a sync).
+            # Kubernetes reports the pods from before the sync; orbit counts again
+            # after it, so status.replicas never lags the pods just made or deleted.
             active = [p for p in controlled_by(self.store, Pod, rs) if is_active(p)]
             status = replicaset_status(rs, active, now, failure=failure)
         if status != rs.status:
             self.store.update_status(attrs.evolve(rs, status=status))
+        if failure is not None:
+            # As Kubernetes returns manageReplicas' error: try again with backoff, so
+            # a quota that frees up is noticed even if nothing else happens here.
+            raise RetryLater(f"creating pods: {failure.message}")
         return plan.requeue_after_s
 
     def _create_pod(self, rs: ReplicaSet) -> ReplicaSetCondition | None:
@@ -117,7 +121,7 @@ class ReplicaSetController(BaseController):
         a Deployment), for ranking doubled-up pods when scaling down."""
         owner = rs.metadata.controller_ref()
         if owner is None:
-            return []
+            return []  # no siblings: every pod ranks the same, as in Kubernetes
         siblings = [
             other
             for other in self.store.list(ReplicaSet, namespace=rs.metadata.namespace).items

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -60,14 +61,16 @@ def plan_replicaset(
     pods: Sequence[Pod],
     now: float,
     *,
-    related: Sequence[Pod] = (),
+    related: Sequence[Pod] | None = None,
     burst: int = BURST_REPLICAS,
 ) -> ReplicaSetPlan:
     """Decide one reconcile of ``rs`` over the pods it controls (finished and
     terminating ones included: they are filtered here).
 
-    ``related`` are the active pods of the ReplicaSet's siblings (same Deployment),
-    used to rank pods doubled up on a node when scaling down.
+    ``related`` are the active pods of the ReplicaSet and its siblings (same
+    Deployment), used to rank pods doubled up on a node when scaling down; empty for
+    a ReplicaSet no one controls (every pod then ranks the same, as in Kubernetes);
+    ``None``: its own active pods.
     """
     active = [pod for pod in pods if is_active(pod)]
     diff = len(active) - rs.spec.replicas
@@ -77,9 +80,8 @@ def plan_replicaset(
         if diff < 0:
             create = min(-diff, burst)
         elif diff > 0:
-            delete = tuple(
-                deletion_order(active, now, related=related or active)[: min(diff, burst)]
-            )
+            ordered = deletion_order(active, now, related=active if related is None else related)
+            delete = tuple(ordered[: min(diff, burst)])
     status = replicaset_status(rs, active, now)
     return ReplicaSetPlan(create, delete, status, _next_available(rs, active, now))
 
@@ -145,25 +147,54 @@ def deletion_order(
     counts the active pods of every ReplicaSet of the same Deployment); default: ``pods``.
     """
     on_node = Counter(pod.spec.node_name for pod in (pods if related is None else related))
-    return sorted(pods, key=lambda pod: _deletion_key(pod, now, on_node))
+
+    def compare(a: Pod, b: Pod) -> int:
+        if _less(a, b, now, on_node):
+            return -1
+        return 1 if _less(b, a, now, on_node) else 0
+
+    return sorted(pods, key=functools.cmp_to_key(compare))
 
 
-def _deletion_key(pod: Pod, now: float, on_node: Counter[str]) -> tuple[object, ...]:
-    node = pod.spec.node_name
-    ready = is_ready(pod)
-    since = ready_since(pod) if ready else None
-    created = pod.metadata.creation_timestamp
-    return (
-        bool(node),  # unassigned first
-        _PHASE_ORDER.get(pod.status.phase, 0),
-        ready,  # not ready first
-        _deletion_cost(pod),
-        -(on_node[node] if node else 0),  # more related pods on its node first
-        _age_rank(since, now) if ready else 0,  # ready for less time first
-        -_max_restarts(pod),  # more restarts first
-        _age_rank(created, now),  # newer first
-        pod.metadata.uid,
-    )
+def _less(a: Pod, b: Pod, now: float, on_node: Counter[str]) -> bool:
+    """Kubernetes' ``ActivePodsWithRanks.Less``: whether ``a`` goes before ``b``."""
+    node_a, node_b = a.spec.node_name, b.spec.node_name
+    if node_a != node_b and (not node_a or not node_b):
+        return not node_a  # 1. unassigned first
+    phase_a, phase_b = _PHASE_ORDER.get(a.status.phase, 0), _PHASE_ORDER.get(b.status.phase, 0)
+    if phase_a != phase_b:
+        return phase_a < phase_b  # 2. Pending < Unknown < Running
+    ready_a, ready_b = is_ready(a), is_ready(b)
+    if ready_a != ready_b:
+        return not ready_a  # 3. not ready first
+    cost_a, cost_b = _deletion_cost(a), _deletion_cost(b)
+    if cost_a != cost_b:
+        return cost_a < cost_b  # 4. lower pod-deletion-cost first
+    rank_a, rank_b = on_node[node_a], on_node[node_b]
+    if rank_a != rank_b:
+        return rank_a > rank_b  # 5. doubled up first
+    if ready_a and ready_b:  # 6. ready for less time first (logarithmic)
+        since_a, since_b = ready_since(a), ready_since(b)
+        if since_a != since_b:
+            return _newer(a, b, since_a, since_b, now)
+    restarts_a, restarts_b = _max_restarts(a), _max_restarts(b)
+    if restarts_a != restarts_b:
+        return restarts_a > restarts_b  # 7. more restarts first
+    created_a, created_b = a.metadata.creation_timestamp, b.metadata.creation_timestamp
+    if created_a != created_b:  # 8. newer first (logarithmic)
+        return _newer(a, b, created_a, created_b, now)
+    return False
+
+
+def _newer(a: Pod, b: Pod, t_a: datetime | None, t_b: datetime | None, now: float) -> bool:
+    """Steps 6 and 8: an empty time first, then the newer on the logarithmic scale;
+    times in the same power-of-two bucket of age go by uid."""
+    if t_a is None or t_b is None:
+        return t_a is None  # afterOrZero
+    diff = _age_rank(t_a, now) - _age_rank(t_b, now)
+    if diff == 0:
+        return a.metadata.uid < b.metadata.uid
+    return diff < 0
 
 
 def _deletion_cost(pod: Pod) -> int:
@@ -173,11 +204,9 @@ def _deletion_cost(pod: Pod) -> int:
         return 0
 
 
-def _age_rank(stamp: datetime | None, now: float) -> int:
-    """Kubernetes' logarithmic rank of an age: ``int(log2(nanoseconds))``; -1 for
-    no time or a time not in the past (empty times sort first, as Kubernetes does)."""
-    if stamp is None:
-        return -2
+def _age_rank(stamp: datetime, now: float) -> int:
+    """Kubernetes' ``logarithmicRankDiff`` rank of an age: ``int(log2(nanoseconds))``,
+    -1 for a time not in the past."""
     age_ns = int((now - stamp.timestamp()) * 1e9)
     if age_ns <= 0:
         return -1
@@ -185,4 +214,6 @@ def _age_rank(stamp: datetime | None, now: float) -> int:
 
 
 def _max_restarts(pod: Pod) -> int:
-    return max((s.restart_count for s in pod.status.container_statuses), default=0)
+    """The most restarts of any container (init containers included)."""
+    statuses = (*pod.status.init_container_statuses, *pod.status.container_statuses)
+    return max((s.restart_count for s in statuses), default=0)
