@@ -1,13 +1,14 @@
 """Build the local ``orbit-busybox:1`` image from Debian's ``busybox-static``, once.
 
 No registry can be reached where orbit's tests and benchmarks run, so the one image
-they use is made here: a root filesystem holding ``/bin/busybox`` (a static binary from
-Debian's ``busybox-static`` package) with a symlink per applet (``sh``, ``sleep``,
-``httpd``, ``nc``, ``wget``, ``dd``, ``head``...), ``/etc/passwd`` and ``/etc/group``
-(root and nobody) and a world-writable ``/tmp``. The tarball is written in
-``docker save`` format (one layer, a config, a manifest) and loaded through the engine's
-``images/load`` endpoint, so no Docker CLI is needed. Every file has a fixed mtime and
-owner, so the same busybox binary always gives the same image id.
+they use is made here, as DESIGN.md says: ``docker import`` of a root filesystem
+holding ``/bin/busybox`` (a static binary from Debian's ``busybox-static`` package) with
+a symlink per applet (``sh``, ``sleep``, ``httpd``, ``nc``, ``wget``, ``dd``, ``head``...),
+``/etc/passwd`` and ``/etc/group`` (root and nobody) and a world-writable ``/tmp``. The
+root filesystem is a tarball built in memory (every file with a fixed mtime and owner)
+and piped to ``docker import -``, with ``--change`` for ``PATH``, ``Cmd ["sh"]`` and
+``WorkingDir /``; the Docker CLI comes with Debian's ``docker.io``. The engine stamps an
+imported image with the time of the import, so each build gets a new image id.
 
 Used by ``tests/integration/docker`` and ``benchmarks/startup.py``:
 
@@ -22,22 +23,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import io
-import json
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import aiodocker
 
-__all__ = ["BUSYBOX", "IMAGE", "build_image_archive", "build_rootfs", "ensure_busybox_image"]
+__all__ = [
+    "BUSYBOX",
+    "IMAGE",
+    "IMPORT_CHANGES",
+    "build_rootfs",
+    "ensure_busybox_image",
+    "import_command",
+    "import_rootfs",
+]
 
 IMAGE = "orbit-busybox:1"
 BUSYBOX = Path("/bin/busybox")
 """Debian's busybox-static installs its static binary here."""
 
-_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z: fixed, so the image id is reproducible
+_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z: fixed, so the layer is reproducible
 _PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _REQUIRED_APPLETS = (
     *("sh", "cat", "dd", "echo", "env", "head", "httpd", "id", "kill"),
@@ -96,34 +104,32 @@ def build_rootfs(busybox: Path = BUSYBOX) -> bytes:
     return out.getvalue()
 
 
-def build_image_archive(tag: str = IMAGE, busybox: Path = BUSYBOX) -> bytes:
-    """A ``docker save``-format archive of the image (what ``images/load`` accepts)."""
-    layer = build_rootfs(busybox)
-    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": "2026-01-01T00:00:00Z",
-        "config": {"Env": [_PATH], "Cmd": ["sh"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created": "2026-01-01T00:00:00Z", "created_by": "tools/busybox_image.py"}],
-    }
-    config_bytes = json.dumps(config, sort_keys=True).encode()
-    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    layer_dir = diff_id.removeprefix("sha256:")
-    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": [f"{layer_dir}/layer.tar"]}]
-    members = [
-        (f"{layer_dir}/VERSION", b"1.0"),
-        (f"{layer_dir}/layer.tar", layer),
-        (config_name, config_bytes),
-        ("manifest.json", json.dumps(manifest).encode()),
-    ]
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_entry(layer_dir, tarfile.DIRTYPE, 0o755))
-        for name, data in members:
-            tar.addfile(_entry(name, tarfile.REGTYPE, 0o644, size=len(data)), io.BytesIO(data))
-    return out.getvalue()
+IMPORT_CHANGES = (f"ENV {_PATH}", 'CMD ["sh"]', "WORKDIR /")
+"""The image config ``docker import --change`` sets (an imported image has none)."""
+
+
+def import_command(tag: str = IMAGE, url: str | None = None) -> list[str]:
+    """The ``docker import`` command line reading the root filesystem from stdin."""
+    changes = [f"--change={change}" for change in IMPORT_CHANGES]
+    host = ["--host", url] if url else []
+    return ["docker", *host, "import", *changes, "-", tag]
+
+
+async def import_rootfs(rootfs: bytes, tag: str = IMAGE, url: str | None = None) -> None:
+    """``docker import`` the root filesystem tarball as ``tag``."""
+    command = import_command(tag, url)
+    if shutil.which(command[0]) is None:
+        raise RuntimeError("the docker CLI is missing: apt-get install docker.io")
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, errors = await process.communicate(rootfs)
+    if process.returncode != 0:
+        message = errors.decode(errors="replace").strip()
+        raise RuntimeError(f"{' '.join(command)} failed: {message}")
 
 
 async def ensure_busybox_image(
@@ -131,7 +137,7 @@ async def ensure_busybox_image(
 ) -> str:
     """Make sure the engine at ``url`` (None: the local one) has ``tag``; its image id.
 
-    Builds and loads the image only when the tag is absent (or ``force``), so calling
+    Builds and imports the image only when the tag is absent (or ``force``), so calling
     it at the start of every test session or benchmark run is cheap.
     """
     async with aiodocker.Docker(url=url) as docker:
@@ -141,8 +147,7 @@ async def ensure_busybox_image(
             except aiodocker.DockerError as error:
                 if error.status != 404:
                     raise
-        archive = build_image_archive(tag)
-        await docker.images.import_image(data=archive)
+        await import_rootfs(build_rootfs(), tag, url)
         return str((await docker.images.inspect(tag))["Id"])
 
 

@@ -136,6 +136,9 @@ class NodeAgent:
         self.backoff = backoff or RestartBackoff()
         network = getattr(runtime, "network", "host")
         self.network: NetworkMode = "bridge" if network == "bridge" else "host"
+        self.host_ip = HOST_IP
+        """Where this node's pods are reached: loopback, or a remote engine's address
+        (asked of the runtime's optional ``node_address()`` when registering)."""
         self.node_allocatable: Mapping[str, Quantity] = {}
         self.recorder = EventRecorder(store, clock, component="kubelet", host=node.name)
         self.sources = _StoreSources(store)
@@ -154,6 +157,7 @@ class NodeAgent:
         """Create (or refresh) the node's API object: capacity, labels, taints, GPU
         ids, Ready. Capacity comes from ``runtime.discover()`` unless configured."""
         config = self.config
+        self.host_ip = await self._node_address()
         if config.capacity is not None:
             resources = NodeResources(capacity={k: str(v) for k, v in config.capacity.items()})
         else:
@@ -174,6 +178,18 @@ class NodeAgent:
         self._ready = ("True", "KubeletReady", "kubelet is posting ready status")
         self.ready_reported = True
         return stored
+
+    async def _node_address(self) -> str:
+        """The runtime's ``node_address()`` where it has one (a Docker engine, which
+        may be remote), else loopback: process and simulated pods are local."""
+        address = getattr(self.runtime, "node_address", None)
+        if address is None:
+            return HOST_IP
+        try:
+            return str(await address())
+        except Exception:
+            _log.exception("node %s: no address from the runtime; using %s", self.name, HOST_IP)
+            return HOST_IP
 
     def _node_object(self, resources: NodeResources) -> NodeObject:
         config = self.config
@@ -216,7 +232,7 @@ class NodeAgent:
                 allocatable=dict(capacity),
                 conditions=tuple(conditions),
                 addresses=(
-                    NodeAddress(type="InternalIP", address=HOST_IP),
+                    NodeAddress(type="InternalIP", address=self.host_ip),
                     NodeAddress(type="Hostname", address=config.name),
                 ),
                 node_info=_system_info(info, self.runtime.kind, arch, system),
@@ -289,8 +305,9 @@ class NodeAgent:
             self._stopped.set()
 
     async def _adopt(self) -> None:
-        """Take over containers of pods still bound here; stop the others this node
-        started (their pods are gone or finished)."""
+        """Take over containers of pods still bound here, running or ended (an ended
+        one is judged by its pod's restart policy); stop and remove the others this
+        node started: their pods are gone, or finished and they still run."""
         try:
             reports = await self.runtime.list_running(self.cluster_id)
         except Exception:
@@ -305,7 +322,8 @@ class NodeAgent:
         }
         for report in mine:
             pod = bound.get(report.pod_uid or report.labels.get(POD_UID_LABEL, ""))
-            if pod is None or pod.status.phase in TERMINAL_PHASES:
+            finished = pod is not None and pod.status.phase in TERMINAL_PHASES
+            if pod is None or (finished and report.state != "terminated"):
                 _log.info("node %s: stopping orphaned container %s", self.name, report.id)
                 await self.stop_container(report.id, 2.0)
                 await self.remove_container(report.id)
@@ -368,8 +386,10 @@ class NodeAgent:
         paths: dict[str, str] = {}
         if pod.spec.volumes:
             plans = plan_volumes(pod.spec.volumes, pod.metadata.namespace, self.sources)
-            paths = materialise(plans, pod_dir)  # small writes; a thread would let
-            # a virtual clock jump while the files are written
+            context = pod.spec.security_context
+            fs_group = context.fs_group if context is not None else None
+            # small writes; a thread would let a virtual clock jump while they happen
+            paths = materialise(plans, pod_dir, fs_group=fs_group)
         return build_launch(
             pod,
             record.spec,

@@ -46,6 +46,7 @@ from orbit.runtimes import (
     POD_NAME_LABEL,
     POD_NAMESPACE_LABEL,
     POD_UID_LABEL,
+    RESTART_COUNT_LABEL,
     ContainerLaunch,
     Mount,
     NetworkMode,
@@ -65,13 +66,16 @@ __all__ = [
     "build_launch",
     "container_env",
     "container_gpu_ids",
+    "effective_security",
     "field_value",
+    "group_add",
     "port_env",
 ]
 
 CONFIG_ERROR = "CreateContainerConfigError"
 HOST_IP = "127.0.0.1"
-"""Where every pod of a process or Docker node is reachable (host networking)."""
+"""Where the pods of a process node, or of a local Docker engine, are reachable (host
+networking); a remote engine's pods are reached at its address instead."""
 NODE_LABEL = "orbit.dev/node"
 """Label on what a runtime starts: the node it was started for (for adoption)."""
 GPU_DEVICES_ANNOTATION = "orbit.dev/gpu-devices"
@@ -88,12 +92,16 @@ class ConfigSources(Protocol):
 
 
 class LaunchContext(Protocol):
-    """Everything about the pod's placement a launch needs besides the pod."""
+    """Everything about the pod's placement a launch needs besides the pod.
+
+    ``host_ip`` is where the node's pods are reached (the downward API's
+    ``status.podIP`` and ``status.hostIP``)."""
 
     cluster_id: str
     node_name: str
     network: NetworkMode
     node_allocatable: Mapping[str, Quantity]
+    host_ip: str
 
 
 def _missing(kind: str, name: str) -> RuntimeFailure:
@@ -214,7 +222,9 @@ def _value_from(
     container: Container,
     var: EnvVar,
     sources: ConfigSources,
+    *,
     allocatable: Mapping[str, Quantity],
+    pod_ip: str,
 ) -> str | None:
     """The value of an ``env`` entry with ``valueFrom``; ``None`` to leave it unset (an
     optional reference that does not resolve)."""
@@ -237,7 +247,7 @@ def _value_from(
             raise _missing_key(kind, namespace, key_ref.name, key_ref.key)
         return data[key_ref.key]
     if source.field_ref is not None:
-        return field_value(pod, source.field_ref.field_path)
+        return field_value(pod, source.field_ref.field_path, pod_ip)
     if source.resource_field_ref is not None:
         return _resource_value(pod, container, source.resource_field_ref, allocatable)
     return None
@@ -265,6 +275,7 @@ def container_env(
     ports: Sequence[PortBinding] = (),
     network: NetworkMode = "host",
     allocatable: Mapping[str, Quantity] | None = None,
+    pod_ip: str = HOST_IP,
 ) -> dict[str, str]:
     """The container's environment, resolved and expanded as the kubelet does it.
 
@@ -278,7 +289,9 @@ def container_env(
     env.update(_env_from(pod, container, sources))
     for var in container.env:
         if var.value_from is not None:
-            value = _value_from(pod, container, var, sources, allocatable or {})
+            value = _value_from(
+                pod, container, var, sources, allocatable=allocatable or {}, pod_ip=pod_ip
+            )
             if value is None:
                 continue
             env[var.name] = value
@@ -345,6 +358,7 @@ def build_launch(
         ports=ports,
         network=context.network,
         allocatable=context.node_allocatable,
+        pod_ip=context.host_ip,
     )
     meta = pod.metadata
     resources = container.resources
@@ -359,13 +373,14 @@ def build_launch(
         working_dir=container.working_dir,
         env=env,
         ports=tuple(ports),
-        mounts=_mounts(container, volume_paths or {}),
+        mounts=_mounts(container, volume_paths or {}, pod),
         cpu_request_millis=_amount(resources.requests, CPU, milli=True),
         cpu_limit_millis=_amount(resources.limits, CPU, milli=True),
         memory_request_bytes=_amount(resources.requests, MEMORY, milli=False),
         memory_limit_bytes=_amount(resources.limits, MEMORY, milli=False),
         gpu_ids=container_gpu_ids(pod, container),
         security=effective_security(pod, container),
+        group_add=group_add(pod),
         network=context.network,
         init=init,
         restart_count=restart_count,
@@ -376,13 +391,17 @@ def build_launch(
             POD_NAMESPACE_LABEL: meta.namespace,
             CONTAINER_LABEL: container.name,
             NODE_LABEL: context.node_name,
+            RESTART_COUNT_LABEL: str(restart_count),
         },
         annotations=meta.annotations,
         state_dir=state_dir,
     )
 
 
-def _mounts(container: Container, volume_paths: Mapping[str, str]) -> tuple[Mount, ...]:
+def _mounts(container: Container, volume_paths: Mapping[str, str], pod: Pod) -> tuple[Mount, ...]:
+    """The container's mounts; every volume but a ``hostPath`` is a directory orbit
+    wrote under its state directory (``materialised``)."""
+    host_paths = {v.name for v in pod.spec.volumes if v.host_path is not None}
     mounts = []
     for mount in container.volume_mounts:
         source = volume_paths.get(mount.name)
@@ -390,8 +409,28 @@ def _mounts(container: Container, volume_paths: Mapping[str, str]) -> tuple[Moun
             raise RuntimeFailure(CONFIG_ERROR, f'volume "{mount.name}" not found')
         if mount.sub_path:
             source = f"{source.rstrip('/')}/{mount.sub_path}"
-        mounts.append(Mount(source=source, target=mount.mount_path, read_only=mount.read_only))
+        mounts.append(
+            Mount(
+                source=source,
+                target=mount.mount_path,
+                read_only=mount.read_only,
+                volume=mount.name,
+                materialised=mount.name not in host_paths,
+            )
+        )
     return tuple(mounts)
+
+
+def group_add(pod: Pod) -> tuple[int, ...]:
+    """The supplementary groups of every container of the pod: ``fsGroup``, then
+    ``supplementalGroups``, without repeats, in the order the kubelet's
+    ``determineEffectiveSecurityContext`` appends them."""
+    context = pod.spec.security_context
+    if context is None:
+        return ()
+    groups = [] if context.fs_group is None else [context.fs_group]
+    groups.extend(context.supplemental_groups)
+    return tuple(dict.fromkeys(groups))
 
 
 def effective_security(pod: Pod, container: Container) -> SecurityContext | None:

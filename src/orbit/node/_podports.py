@@ -4,7 +4,8 @@ Every declared container port gets a host port from the node's allocator (a decl
 ``hostPort`` is used as it is); the pod keeps them across container restarts and gives
 them back when it is gone. Where each port can be reached is written on the Pod as the
 annotation ``orbit.dev/ports``, a JSON object from the port's name (or, for an unnamed
-port, its ``containerPort`` number) to ``"127.0.0.1:<host port>"``::
+port, its ``containerPort`` number) to ``"<node address>:<host port>"`` (the node's
+address is ``127.0.0.1`` but for a remote Docker engine)::
 
     orbit.dev/ports: '{"8080": "127.0.0.1:41234", "metrics": "127.0.0.1:41235"}'
 
@@ -50,10 +51,16 @@ def parse_ports_annotation(text: str | None) -> dict[str, int]:
     return ports
 
 
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class PodPorts:
     """The host ports of one pod (see the module docstring)."""
 
-    def __init__(self, allocator: PortAllocator, pod: Pod, network: NetworkMode) -> None:
+    def __init__(
+        self, allocator: PortAllocator, pod: Pod, network: NetworkMode, host_ip: str = HOST_IP
+    ) -> None:
         self._allocator = allocator
         self._owned: list[int] = []
         previous = parse_ports_annotation(pod.metadata.annotations.get(PORTS_ANNOTATION))
@@ -74,11 +81,11 @@ class PodPorts:
                         name=declared.name,
                         container_port=declared.container_port,
                         host_port=host_port,
-                        host_ip=HOST_IP,
+                        host_ip=host_ip,
                         protocol=declared.protocol,
                     )
                 )
-                where[key] = f"{HOST_IP}:{host_port}"
+                where[key] = _hostport(host_ip, host_port)
             self.bindings[container.name] = tuple(bindings)
         unused = set(reused) - set(self._owned)
         if unused:

@@ -2,15 +2,25 @@
 
 Every volume becomes a host path a runtime can mount (Docker) or point at (processes):
 
-- ``emptyDir``: ``<pod dir>/volumes/<name>/``, created empty once and kept across
-  container restarts (deleted with the pod's directory). ``medium: Memory`` is not
-  honoured (the directory is on disk).
+- ``emptyDir``: ``<pod dir>/volumes/<name>/``, created empty once, mode 0777 as the
+  kubelet makes it (any user may write), and kept across container restarts
+  (deleted with the pod's directory). ``medium: Memory`` is not honoured (the
+  directory is on disk).
 - ``hostPath``: the path itself; ``DirectoryOrCreate`` / ``FileOrCreate`` create it,
   ``Directory`` / ``File`` must exist.
 - ``configMap`` / ``secret``: ``<pod dir>/volumes/<name>/`` holding one file per key
   (or per ``items`` entry, at its ``path``), with ``defaultMode`` / the item's ``mode``.
   The files are (re)written before every container start, so a restart sees the
   current data; unlike the kubelet, orbit does not refresh them while a container runs.
+
+With the pod's ``securityContext.fsGroup``, the volumes orbit writes are handed to
+that group as the kubelet's ``SetVolumeOwnership`` does: every file and directory is
+group-owned by it, files get group read (+write for an emptyDir) permission, and
+directories group ``rwx`` plus the setgid bit, so what a container creates in them
+belongs to the group too. An emptyDir is handed over when it is created, configMap
+and secret files each time they are written; a ``hostPath`` is left as it is. Changing
+a group needs root (or membership of the group): where orbit may not, the volumes keep
+orbit's own group.
 
 A ConfigMap or Secret that is missing (and not ``optional``) raises
 :class:`~orbit.runtimes.RuntimeFailure` with reason ``FailedMount`` and the kubelet's
@@ -20,6 +30,7 @@ message; the agent retries with backoff and shows ``ContainerCreating``.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,9 +43,11 @@ from orbit.runtimes import RuntimeFailure
 
 from ._launch import ConfigSources
 
-__all__ = ["FAILED_MOUNT", "VolumePlan", "materialise", "plan_volumes"]
+__all__ = ["FAILED_MOUNT", "VolumePlan", "fs_group_mode", "materialise", "plan_volumes"]
 
 FAILED_MOUNT = "FailedMount"
+_EMPTY_DIR_MODE = 0o777
+_RW_MASK, _RO_MASK, _EXEC_MASK = 0o660, 0o440, 0o110
 
 
 @attrs.frozen(kw_only=True)
@@ -144,11 +157,14 @@ def plan_volumes(
     return [_plan(volume, namespace, sources) for volume in volumes]
 
 
-def materialise(plans: Sequence[VolumePlan], pod_dir: str) -> dict[str, str]:
+def materialise(
+    plans: Sequence[VolumePlan], pod_dir: str, *, fs_group: int | None = None
+) -> dict[str, str]:
     """Create the volumes on disk under ``pod_dir``; returns volume name -> host path.
 
     Files of configMap / secret volumes are replaced atomically (write then rename);
-    files no longer in the plan are removed.
+    files no longer in the plan are removed. With ``fs_group``, what orbit writes is
+    handed to that group (see the module docstring).
     """
     paths: dict[str, str] = {}
     for plan in plans:
@@ -156,11 +172,49 @@ def materialise(plans: Sequence[VolumePlan], pod_dir: str) -> dict[str, str]:
             paths[plan.name] = _host(plan)
             continue
         target = Path(pod_dir, "volumes", plan.name)
+        created = not target.is_dir()
         target.mkdir(parents=True, exist_ok=True)
         if plan.kind == "files":
             _write_files(target, plan.files)
+            if fs_group is not None:
+                _hand_over(target, fs_group, read_only=True)
+        elif created:
+            os.chmod(target, _EMPTY_DIR_MODE)  # whatever the umask: the kubelet's mode
+            if fs_group is not None:
+                _hand_over(target, fs_group, read_only=False)
         paths[plan.name] = str(target)
     return paths
+
+
+def fs_group_mode(mode: int, *, is_dir: bool, read_only: bool) -> int:
+    """A file's mode once handed to the fsGroup: the kubelet's ``changeFilePermission``
+    adds group read (and write unless the volume is read-only) to everything, and to
+    directories group search and the setgid bit."""
+    mask = _RO_MASK if read_only else _RW_MASK
+    if is_dir:
+        mask |= stat.S_ISGID | _EXEC_MASK
+    return mode | mask
+
+
+def _hand_over(root: Path, group: int, *, read_only: bool) -> None:
+    """Give the tree under ``root`` to ``group`` (symlinks: the link, not its target);
+    where orbit may not change the group, the tree is left as it is."""
+    for directory, _, names in os.walk(root):
+        for path in (directory, *(os.path.join(directory, n) for n in names)):
+            try:
+                os.lchown(path, -1, group)
+                info = os.lstat(path)
+                if not stat.S_ISLNK(info.st_mode):
+                    mode = fs_group_mode(
+                        stat.S_IMODE(info.st_mode),
+                        is_dir=stat.S_ISDIR(info.st_mode),
+                        read_only=read_only,
+                    )
+                    os.chmod(path, mode)
+            except PermissionError:
+                return  # not root and not in the group: nothing here can change
+            except FileNotFoundError:
+                continue  # removed meanwhile (a container wrote and deleted it)
 
 
 def _host(plan: VolumePlan) -> str:

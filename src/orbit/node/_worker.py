@@ -34,10 +34,9 @@ import attrs
 from orbit.api import Container, ContainerStatus, Pod, PodStatus
 from orbit.clock import to_datetime
 from orbit.errors import Conflict, NotFound
-from orbit.runtimes import ContainerReport, RuntimeFailure
+from orbit.runtimes import RESTART_COUNT_LABEL, ContainerReport, RuntimeFailure
 
 from ._backoff import go_duration
-from ._launch import HOST_IP
 from ._lifecycle import TERMINAL_PHASES, merge_conditions, pod_conditions, pod_phase, qos_class
 from ._podports import PodPorts
 from ._probes import ProbeKind, run_probes
@@ -55,6 +54,7 @@ REMOVED_GRACE_S = 2.0
 """Grace for containers of a pod that vanished from the store without a graceful
 deletion (force-deleted): the kubelet's minimum, so they still get a SIGTERM."""
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+_IMAGE_REASONS = ("ErrImage", "ImagePull", "InvalidImageName")
 
 
 class PodWorker:
@@ -71,10 +71,11 @@ class PodWorker:
         self._retry_sync_at: float | None = None
         self._failures = 0
         self._echoes: set[int] = set()  # versions this worker wrote, not yet seen back
+        self._stale: list[str] = []  # adopted instances older than the previous one
         self.backoff = agent.backoff.for_pod(pod.metadata.annotations)
         self.records = {c.name: ContainerRecord(c, init=True) for c in pod.spec.init_containers}
         self.records.update({c.name: ContainerRecord(c) for c in pod.spec.containers})
-        self.ports = PodPorts(agent.ports, pod, agent.network)
+        self.ports = PodPorts(agent.ports, pod, agent.network, agent.host_ip)
         self._restore(pod, list(adopted))
 
     # -- inputs ----------------------------------------------------------------------
@@ -122,6 +123,8 @@ class PodWorker:
         """Reconcile until the pod is gone and its containers are removed."""
         async with anyio.create_task_group() as group:
             self._group = group
+            for stale in self._stale:
+                group.start_soon(self.agent.remove_container, stale)
             for record in self.records.values():
                 if record.running and record.launch is not None:
                     self._attend(record)
@@ -314,7 +317,10 @@ class PodWorker:
                 message = f'Failed to pull image "{record.spec.image}": {message}'
             recorder.record(self.pod, "Warning", "Failed", message)
             self._wake.set()  # shown once; the next sync turns it into ImagePullBackOff
-        recorder.record(self.pod, "Warning", "Failed", f"Error: {failure.reason}")
+        # the kubelet names an image failure by its reason, a create or start failure
+        # by its message (kuberuntime's startContainer: "Error: %v", s.Message())
+        said = failure.reason if failure.reason.startswith(_IMAGE_REASONS) else failure.message
+        recorder.record(self.pod, "Warning", "Failed", f"Error: {said or failure.reason}")
 
     def _attend(self, record: ContainerRecord) -> None:
         """Watch the current container until it ends, running its probes meanwhile."""
@@ -476,8 +482,8 @@ class PodWorker:
             conditions=merge_conditions(base.conditions, own, now),
             reason=reason,
             message=message,
-            host_ip=HOST_IP,
-            pod_ip=HOST_IP,
+            host_ip=self.agent.host_ip,
+            pod_ip=self.agent.host_ip,
             start_time=base.start_time or now,
             init_container_statuses=init_statuses,
             container_statuses=statuses,
@@ -567,24 +573,55 @@ class PodWorker:
 
     def _restore(self, pod: Pod, adopted: list[ContainerReport]) -> None:
         """Carry restart counts over from the stored status and take over containers a
-        previous orbit process started (their probes and waits start with the worker)."""
+        previous orbit process started (their probes and waits start with the worker).
+
+        Of several instances of one container, the latest (by restart count) becomes
+        the current one, the one before it the previous (``lastState``); older ones are
+        removed when the worker runs. An instance that ended while no orbit ran is
+        taken as it ended and judged by the restart policy, as the kubelet does with a
+        container it finds exited after a restart. A finished pod keeps its phase: its
+        containers are only attached again, for their logs.
+        """
         for status in (*pod.status.init_container_statuses, *pod.status.container_statuses):
             record = self.records.get(status.name)
             if record is not None:
                 record.restarts = status.restart_count
-        for report in adopted:
-            record = self.records.get(report.name)
-            if record is None or record.id:
+        for name, instances in _latest_first(adopted).items():
+            record = self.records.get(name)
+            if record is None:
+                self._stale.extend(report.id for report in instances)
                 continue
-            record.id, record.report = report.id, report
-            record.accounted = report.state != "terminated"
+            current, *older = instances
+            record.id, record.report = current.id, current
+            record.restarts = max(record.restarts, _restart_count(current))
+            if older and older[0].state == "terminated":
+                record.last, record.last_id = older[0], older[0].id
+                older = older[1:]
+            self._stale.extend(report.id for report in older)
+            if self.finished:
+                continue
+            record.accounted = current.state != "terminated"
             record.started = record.spec.startup_probe is None
             record.ready = record.started and record.spec.readiness_probe is None
             record.launch = self.agent.adopted_launch(pod, record, self.ports)
-            self.finished = False
 
     def _key(self) -> str:
         return f"{self.pod.metadata.namespace}/{self.pod.metadata.name}"
+
+
+def _restart_count(report: ContainerReport) -> int:
+    text = report.labels.get(RESTART_COUNT_LABEL, "")
+    return int(text) if text.isdigit() else -1
+
+
+def _latest_first(reports: Iterable[ContainerReport]) -> dict[str, list[ContainerReport]]:
+    """Reports by container name, the latest instance first (by restart count, then
+    start time)."""
+    ordered = sorted(reports, key=lambda r: (_restart_count(r), r.started_at or 0.0), reverse=True)
+    grouped: dict[str, list[ContainerReport]] = {}
+    for report in ordered:
+        grouped.setdefault(report.name, []).append(report)
+    return grouped
 
 
 def _remove_tree(path: str) -> None:

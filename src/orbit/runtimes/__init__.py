@@ -14,6 +14,7 @@ from ._protocol import CONTAINER_LABEL as CONTAINER_LABEL
 from ._protocol import POD_NAME_LABEL as POD_NAME_LABEL
 from ._protocol import POD_NAMESPACE_LABEL as POD_NAMESPACE_LABEL
 from ._protocol import POD_UID_LABEL as POD_UID_LABEL
+from ._protocol import RESTART_COUNT_LABEL as RESTART_COUNT_LABEL
 from ._protocol import ContainerLaunch as ContainerLaunch
 from ._protocol import ContainerReport as ContainerReport
 from ._protocol import Mount as Mount
@@ -59,6 +60,7 @@ __all__ = [
     "PortBinding",
     "ProbeOutcome",
     "ProcessRuntime",
+    "RESTART_COUNT_LABEL",
     "Runtime",
     "RuntimeFailure",
     "SimRuntime",

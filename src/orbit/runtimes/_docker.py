@@ -12,14 +12,19 @@ One engine can back several logical nodes: every container carries the cluster i
 and its pod's uid as labels, so :meth:`DockerRuntime.list_running` finds what a
 cluster started (for adoption after orbit restarts) and the agent tells its pods
 apart by uid. The engine may be local (``DOCKER_HOST`` or the usual socket) or remote
-(``tcp://host:2376`` with an ``ssl.SSLContext``).
+(``tcp://host:2376`` with an ``ssl.SSLContext``). A remote engine's containers are
+reached at its host (:meth:`DockerRuntime.node_address`: pods' hostIP and podIP, where
+probes and ``orbit.dev/ports`` point), and containers that mount a directory orbit
+writes on its own machine are refused with ``CreateContainerConfigError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 import os
+import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -35,13 +40,23 @@ from orbit.api import Probe
 from orbit.clock import Clock, RealClock
 from orbit.errors import NotFound
 
-from ._docker_config import container_config, container_name, engine_base, run_as_root_problem
+from ._docker_config import (
+    container_config,
+    container_name,
+    engine_base,
+    engine_host,
+    is_remote_engine,
+    remote_mount_problem,
+    run_as_root_problem,
+)
 from ._docker_state import (
     cpu_cores,
+    gpu_driver,
     node_resources,
     report_from_inspect,
     working_set_bytes,
 )
+from ._gpus import discover_gpus
 from ._probing import network_probe
 from ._protocol import (
     CLUSTER_LABEL,
@@ -93,6 +108,18 @@ def _env_tls() -> ssl.SSLContext | None:
     return context
 
 
+async def _resolve(host: str) -> str:
+    """``host`` as an IP address: itself when it is one, else its first address."""
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    for family in (socket.AF_INET, socket.AF_UNSPEC):  # IPv4 first, as curl and Go do
+        with contextlib.suppress(OSError):
+            found = await anyio.getaddrinfo(host, None, family=family, type=socket.SOCK_STREAM)
+            if found:
+                return str(found[0][4][0])
+    return host
+
+
 class DockerRuntime:
     """Run containers on a Docker engine.
 
@@ -109,6 +136,13 @@ class DockerRuntime:
         clock: stamps usage samples (the real clock by default).
         bridge_network: the user-defined bridge network used in bridge mode.
         pull_timeout_s: a pull that takes longer fails with ``ErrImagePull``.
+        address: where this engine's containers are reached from orbit (an IP or a
+            name, resolved once); ``None``: the ``tcp://`` URL's host, or ``127.0.0.1``
+            for a unix socket.
+        remote: whether the engine runs on another machine; ``None`` infers it from
+            the URL (a ``tcp://`` host that is not loopback). A remote engine's GPUs
+            are not counted, bridge ports are published on all its addresses and
+            containers mounting orbit-written volumes are refused.
     """
 
     kind = "docker"
@@ -122,9 +156,15 @@ class DockerRuntime:
         clock: Clock | None = None,
         bridge_network: str = "orbit",
         pull_timeout_s: float = 600.0,
+        address: str | None = None,
+        remote: bool | None = None,
     ) -> None:
         self._tls = tls if tls is not None else _env_tls()
         self._endpoint = engine_base(url, os.environ, tls=self._tls is not None)
+        self.remote = is_remote_engine(self._endpoint) if remote is None else remote
+        self._address_wanted = address or engine_host(self._endpoint) or "127.0.0.1"
+        self._address: str | None = None
+        self._gpu_driver: str | None = None
         self.url = url
         self.network: NetworkMode = network
         self.bridge_network = bridge_network
@@ -172,11 +212,34 @@ class DockerRuntime:
         with _engine_errors(UNAVAILABLE):
             await self._engine().version()
 
+    async def node_address(self) -> str:
+        """Where this engine's containers are reached: ``address``, else the URL's
+        host, as an IP address (a name is resolved once; if it cannot be, the name)."""
+        if self._address is None:
+            self._address = await _resolve(self._address_wanted)
+        return self._address
+
     async def discover(self) -> NodeResources:
-        """The engine's cpus and memory (``docker info``); see :func:`node_resources`."""
+        """The engine's cpus and memory (``docker info``) and, for an engine on this
+        machine that can hand GPUs out (the nvidia runtime, or CDI), the machine's
+        NVIDIA GPUs (NVML, else nvidia-smi) with their indices as device ids."""
         with _engine_errors(UNAVAILABLE):
             info = await self._engine().system.info()
-        return node_resources(info)
+        self._gpu_driver = gpu_driver(info)
+        if not self._gpu_driver:
+            return node_resources(info)
+        if self.remote:
+            return node_resources(info, gpu_discovery="not counted: a remote engine")
+        inventory = await discover_gpus()
+        ids = tuple(str(index) for index, _ in inventory.gpus)
+        return node_resources(info, ids, inventory.source)
+
+    async def _gpus_by(self) -> str:
+        """How the engine hands out GPUs (asked once): ``nvidia`` unless it has CDI only."""
+        if self._gpu_driver is None:
+            with _engine_errors(UNAVAILABLE):
+                self._gpu_driver = gpu_driver(await self._engine().system.info())
+        return self._gpu_driver
 
     async def inspect(self, container_id: str) -> ContainerReport:
         """The container's report; ``NotFound`` when the engine has no such id."""
@@ -190,6 +253,10 @@ class DockerRuntime:
         A start the engine refuses (no such executable, a bad mount) removes the
         created container and raises ``RuntimeFailure("ContainerCannotRun")``.
         """
+        if self.remote:
+            problem = remote_mount_problem(launch, self._endpoint[1])
+            if problem:
+                raise RuntimeFailure("CreateContainerConfigError", problem)
         image = await self._ensure_image(launch)
         problem = run_as_root_problem(
             launch.security, str((image.get("Config") or {}).get("User") or "")
@@ -198,7 +265,14 @@ class DockerRuntime:
             raise RuntimeFailure("CreateContainerConfigError", problem)
         if self.network == "bridge":
             await self._ensure_bridge()
-        config = container_config(launch, network=self.network, bridge_network=self.bridge_network)
+        by = await self._gpus_by() if launch.gpu_ids else "nvidia"
+        config = container_config(
+            launch,
+            network=self.network,
+            bridge_network=self.bridge_network,
+            gpu_driver="cdi" if by == "cdi" else "nvidia",
+            publish_ip="" if self.remote else None,
+        )
         container = await self._create(config, container_name(launch))
         try:
             with _engine_errors("ContainerCannotRun"):
@@ -357,14 +431,16 @@ class DockerRuntime:
 
     async def probe(self, container_id: str, probe: Probe, launch: ContainerLaunch) -> ProbeOutcome:
         """exec in the container through the engine; httpGet / tcpSocket over the
-        network, as the kubelet does: in host mode at ``127.0.0.1`` and the allocated
-        host port, in bridge mode at the container's own address and declared port
-        (the engine's port proxy accepts connections even when nothing listens
-        behind it, so a published port proves nothing)."""
+        network, as the kubelet does: in host mode at the engine's address
+        (``127.0.0.1`` for a local one) and the allocated host port, in bridge mode at
+        the container's own address and declared port (the engine's port proxy
+        accepts connections even when nothing listens behind it, so a published port
+        proves nothing), or for a remote engine, whose bridge is out of reach, at the
+        published port on its address."""
         if probe.exec is not None:
             return await self._exec_probe(container_id, probe.exec.command, probe.timeout_seconds)
-        host = "127.0.0.1"
-        if self.network == "bridge":
+        host = await self.node_address()
+        if self.network == "bridge" and not self.remote:
             host = await self._bridge_address(container_id)
             if not host:
                 return ProbeOutcome(success=False, message="container has no network address")

@@ -11,7 +11,11 @@ The mapping follows what the kubelet asks of a container runtime:
   weight, as a BestEffort pod does). On cgroup v2 the engine turns shares into
   ``cpu.weight`` itself, with the same conversion the kubelet uses.
 - memory limit -> ``Memory`` with ``MemorySwap`` equal to it: no swap.
-- GPUs -> one nvidia ``DeviceRequest`` naming the device ids the scheduler chose.
+- GPUs -> one ``DeviceRequest`` naming the device ids the scheduler chose: driver
+  ``nvidia`` (the engine's nvidia runtime), or ``cdi`` with CDI names
+  (``nvidia.com/gpu=<id>``) on an engine that only has CDI specs.
+- the pod's ``fsGroup`` and ``supplementalGroups`` -> ``GroupAdd``, as the kubelet's
+  dockershim passed them.
 - a non-empty argv replaces the image's entrypoint (``argv[0]``) and cmd (the rest);
   an empty argv keeps the image's defaults. The agent passes command + args joined,
   so an image entrypoint is never prepended.
@@ -19,15 +23,20 @@ The mapping follows what the kubelet asks of a container runtime:
   ``no-new-privileges`` unless allowPrivilegeEscalation is true or the container is
   privileged, capabilities added and dropped.
 - host networking: the container listens on the allocated port it finds in ``PORT``;
-  bridge networking: each declared port is published on ``host_ip:host_port``.
+  bridge networking: each declared port is published on ``host_ip:host_port`` (on
+  every address of a remote engine's host, which orbit reaches from outside).
+- a remote engine (``tcp://`` to another machine) cannot bind-mount the directories
+  orbit writes on its own machine (emptyDir, configMap, secret volumes):
+  :func:`remote_mount_problem` says why such a container is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from orbit.api import SecurityContext
 
@@ -36,6 +45,7 @@ from ._protocol import (
     POD_NAME_LABEL,
     POD_NAMESPACE_LABEL,
     POD_UID_LABEL,
+    RESTART_COUNT_LABEL,
     ContainerLaunch,
     NetworkMode,
     PortBinding,
@@ -52,11 +62,15 @@ __all__ = [
     "decode_ports",
     "encode_ports",
     "engine_base",
+    "engine_host",
+    "is_remote_engine",
     "port_env",
+    "remote_mount_problem",
     "run_as_root_problem",
 ]
 
-RESTART_COUNT_LABEL = "orbit.dev/restart-count"
+GpuDriver = Literal["nvidia", "cdi"]
+
 PORTS_LABEL = "orbit.dev/ports"
 """The launch's port bindings as JSON: a container adopted later still reports them."""
 INIT_LABEL = "orbit.dev/init"
@@ -168,7 +182,14 @@ def _security(security: SecurityContext | None) -> dict[str, Any]:
     return host
 
 
-def _resources(launch: ContainerLaunch) -> dict[str, Any]:
+def _device_requests(gpu_ids: Sequence[str], driver: GpuDriver) -> list[dict[str, Any]]:
+    """One request for the scheduler's devices: nvidia's ids, or their CDI names."""
+    if driver == "cdi":
+        return [{"Driver": "cdi", "DeviceIDs": [f"nvidia.com/gpu={i}" for i in gpu_ids]}]
+    return [{"Driver": "nvidia", "DeviceIDs": list(gpu_ids), "Capabilities": [["gpu"]]}]
+
+
+def _resources(launch: ContainerLaunch, gpu_driver: GpuDriver) -> dict[str, Any]:
     host: dict[str, Any] = {"CpuShares": cpu_shares(launch.cpu_request_millis)}
     if launch.cpu_limit_millis:
         host["NanoCpus"] = launch.cpu_limit_millis * 1_000_000
@@ -176,16 +197,15 @@ def _resources(launch: ContainerLaunch) -> dict[str, Any]:
         host["Memory"] = launch.memory_limit_bytes
         host["MemorySwap"] = launch.memory_limit_bytes
     if launch.gpu_ids:
-        host["DeviceRequests"] = [
-            {"Driver": "nvidia", "DeviceIDs": list(launch.gpu_ids), "Capabilities": [["gpu"]]}
-        ]
+        host["DeviceRequests"] = _device_requests(launch.gpu_ids, gpu_driver)
     return host
 
 
 def _networking(
-    launch: ContainerLaunch, network: NetworkMode, bridge_network: str
+    launch: ContainerLaunch, network: NetworkMode, bridge_network: str, publish_ip: str | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config fields, HostConfig fields) for host or bridge networking."""
+    """(config fields, HostConfig fields) for host or bridge networking; bridge ports
+    are published on ``publish_ip`` (``""``: every address), else on the binding's."""
     if network == "host":
         return {}, {"NetworkMode": "host"}
     exposed: dict[str, Any] = {}
@@ -195,23 +215,33 @@ def _networking(
         exposed[key] = {}
         if port.host_port:
             bindings.setdefault(key, []).append(
-                {"HostIp": port.host_ip, "HostPort": str(port.host_port)}
+                {
+                    "HostIp": port.host_ip if publish_ip is None else publish_ip,
+                    "HostPort": str(port.host_port),
+                }
             )
     config = {"ExposedPorts": exposed, "Hostname": launch.pod_name[:63]}
     return config, {"NetworkMode": bridge_network, "PortBindings": bindings}
 
 
 def container_config(
-    launch: ContainerLaunch, *, network: NetworkMode = "host", bridge_network: str = "orbit"
+    launch: ContainerLaunch,
+    *,
+    network: NetworkMode = "host",
+    bridge_network: str = "orbit",
+    gpu_driver: GpuDriver = "nvidia",
+    publish_ip: str | None = None,
 ) -> dict[str, Any]:
     """The body of ``POST /containers/create`` for ``launch``.
 
     ``network`` is the node's networking mode; in bridge mode the container joins the
     user-defined ``bridge_network`` (an engine started with ``--bridge=none`` has no
-    default bridge).
+    default bridge) and its ports are published on ``publish_ip`` when given (a remote
+    engine: ``""``, every address), else where the bindings say. ``gpu_driver`` is how
+    the engine hands out GPUs.
     """
     env = {**launch.env, **port_env(launch.ports, network)}
-    net_config, net_host = _networking(launch, network, bridge_network)
+    net_config, net_host = _networking(launch, network, bridge_network, publish_ip)
     config: dict[str, Any] = {
         "Image": launch.image,
         "Env": [f"{key}={value}" for key, value in env.items()],
@@ -222,7 +252,7 @@ def container_config(
         "AttachStderr": False,
         **net_config,
         "HostConfig": {
-            **_resources(launch),
+            **_resources(launch, gpu_driver),
             **_security(launch.security),
             **net_host,
             "Binds": [
@@ -238,6 +268,8 @@ def container_config(
         config["WorkingDir"] = launch.working_dir
     if launch.security is not None and launch.security.run_as_user is not None:
         config["User"] = _user(launch.security)
+    if launch.group_add:
+        config["HostConfig"]["GroupAdd"] = [str(group) for group in launch.group_add]
     return config
 
 
@@ -277,3 +309,44 @@ def engine_base(url: str | None, env: Mapping[str, str], *, tls: bool) -> tuple[
         secure = tls or scheme == "https"
         return "tcp", f"{'https' if secure else 'http'}://{rest.rstrip('/')}"
     raise ValueError(f"Docker engine address {target!r}: only unix:// and tcp:// are supported")
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def engine_host(endpoint: tuple[str, str]) -> str:
+    """The host of an :func:`engine_base` endpoint (``""`` for a unix socket)."""
+    kind, address = endpoint
+    if kind == "unix":
+        return ""
+    authority = address.partition("://")[2].partition("/")[0]
+    if authority.startswith("["):  # [v6]:port
+        return authority[1:].partition("]")[0]
+    return authority.rpartition(":")[0] if ":" in authority else authority
+
+
+def is_remote_engine(endpoint: tuple[str, str]) -> bool:
+    """Whether the engine runs on another machine: a ``tcp://`` engine whose host is
+    not a loopback address or name (a unix socket is this machine's)."""
+    host = engine_host(endpoint)
+    if not host or host.lower() in _LOOPBACK_NAMES:
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name other than localhost: another machine
+
+
+def remote_mount_problem(launch: ContainerLaunch, engine: str) -> str:
+    """Why ``launch`` cannot run on a remote engine, or ``""``: a mount of a directory
+    orbit writes on its own machine, which the engine's host does not have."""
+    local = [m for m in launch.mounts if m.materialised]
+    if not local:
+        return ""
+    names = ", ".join(sorted({f'"{m.volume or m.target}"' for m in local}))
+    return (
+        f"volume {names} cannot be mounted: orbit writes emptyDir, configMap and secret "
+        f"volumes on its own machine, which the remote Docker engine {engine} cannot "
+        "bind-mount; use hostPath volumes present on the engine's host, or put the files "
+        "in the image"
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import signal as signals
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from ._protocol import CONTAINER_LABEL, POD_UID_LABEL, ContainerReport, NodeReso
 __all__ = [
     "cpu_cores",
     "engine_time",
+    "gpu_driver",
     "node_resources",
     "report_from_inspect",
     "working_set_bytes",
@@ -127,15 +128,27 @@ def working_set_bytes(stats: Mapping[str, Any]) -> int:
     return max(0, usage - int(inactive or 0))
 
 
-def node_resources(info: Mapping[str, Any]) -> NodeResources:
-    """Capacity from ``GET /info``: the engine's cpus and memory.
+def gpu_driver(info: Mapping[str, Any]) -> str:
+    """How the engine hands out NVIDIA GPUs: ``"nvidia"`` (its nvidia runtime is
+    registered), ``"cdi"`` (CDI spec directories are configured, Docker 25+), or
+    ``""`` (it cannot)."""
+    if "nvidia" in (info.get("Runtimes") or {}):
+        return "nvidia"
+    if info.get("CDISpecDirs"):
+        return "cdi"
+    return ""
 
-    GPUs are not counted: the engine's info says whether the nvidia runtime is
-    installed, not which devices exist. When it is, ``info["gpuRuntime"]`` says so and
-    the node's capacity must name ``nvidia.com/gpu`` (``Node(capacity=...)``); the
-    scheduler's device ids then reach the engine as DeviceRequests.
+
+def node_resources(
+    info: Mapping[str, Any], gpu_ids: Sequence[str] = (), gpu_discovery: str = ""
+) -> NodeResources:
+    """Capacity from ``GET /info`` (the engine's cpus and memory) and the GPUs counted
+    on the engine's machine (``gpu_ids``, by the caller: the engine's info says
+    whether it can hand GPUs out, not which exist).
+
+    The facts say how (``gpuRuntime``: ``nvidia`` or ``cdi``) and who counted
+    (``gpuDiscovery``: ``nvml``, ``nvidia-smi``, ``none``, or why not).
     """
-    runtimes: Mapping[str, Any] = info.get("Runtimes") or {}
     facts = {
         "containerRuntimeVersion": f"docker://{info.get('ServerVersion', '')}",
         "kernelVersion": str(info.get("KernelVersion", "")),
@@ -145,10 +158,15 @@ def node_resources(info: Mapping[str, Any]) -> NodeResources:
         "cgroupVersion": str(info.get("CgroupVersion", "")),
         "hostname": str(info.get("Name", "")),
     }
-    if "nvidia" in runtimes:
-        facts["gpuRuntime"] = "nvidia"
+    driver = gpu_driver(info)
+    if driver:
+        facts["gpuRuntime"] = driver
+    if gpu_discovery:
+        facts["gpuDiscovery"] = gpu_discovery
     capacity = {
         "cpu": str(int(info.get("NCPU") or 0)),
         "memory": f"{int(info.get('MemTotal') or 0) // 1024}Ki",
     }
-    return NodeResources(capacity=capacity, info=facts)
+    if gpu_ids:
+        capacity["nvidia.com/gpu"] = str(len(gpu_ids))
+    return NodeResources(capacity=capacity, gpu_ids=tuple(gpu_ids), info=facts)

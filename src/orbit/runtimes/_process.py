@@ -1,10 +1,17 @@
 """ProcessRuntime: every container is a local process — orbit's default runtime.
 
 It runs anywhere Python does: the node agent hands it a :class:`ContainerLaunch` and it
-execs ``argv`` (never through a shell, unless argv itself is ``sh -c ...``) in a new
-session, so the container is one process group that ``stop`` signals as a whole.
+execs ``argv`` (never through a shell, unless argv itself is ``sh -c ...``) as the
+leader of a process group of its own, which ``stop`` signals as a whole.
 Output goes to ``<state_dir>/<pod_uid>/<container>/<restart_count>.log``; a JSON record
 next to it lets a later orbit process adopt the container (``list_running``).
+
+Like a container engine (containerd-shim, conmon), every container runs under a small
+supervisor, its shim (``_shim``): the shim, not orbit, is the container's parent, so the
+container outlives orbit, and the shim writes how it ended (exit code, signal, OOM
+kill, time) to ``<restart_count>.exit``. A container that ended while no orbit process
+ran is therefore reported with its real exit status, and the agent applies the pod's
+restart policy to it instead of starting it again.
 
 What a process is not, compared with a container (each gap on purpose, documented):
 
@@ -22,13 +29,17 @@ What a process is not, compared with a container (each gap on purpose, documente
   enforced, and absolute paths see the host (``_process_spawn``).
 - Networking is always the host's: a process listens on its allocated host port
   (``PORT``, ``ORBIT_PORT_<NAME>``); ``network="bridge"`` is treated as host.
-- ``security`` (runAsUser, capabilities, read-only root...) is not applied.
+- ``security`` (runAsUser, capabilities, read-only root...) is not applied; the
+  pod's ``fsGroup`` and ``supplementalGroups`` (``group_add``) are, when orbit runs as
+  root.
 - Exit codes follow Kubernetes: a signal ``n`` gives ``128 + n`` (137 for SIGKILL, 143
-  for SIGTERM). A container adopted from an earlier orbit process is not orbit's
-  child, so its exit code is lost: it ends as ``ContainerStatusUnknown`` with 137, as
-  the kubelet reports a container it can no longer find (``OOMKilled`` if its cgroup
-  saw an OOM kill). Its end is noticed by polling ``/proc`` every 50 ms.
-- ``finished_at`` is when orbit noticed the exit (``wait`` notices at once).
+  for SIGTERM). The end of a container adopted from an earlier orbit process is
+  noticed by polling its exit-status file every 50 ms; only when its shim died too
+  (killed, or the machine rebooted) is its exit code lost: it ends as
+  ``ContainerStatusUnknown`` with 137, as the kubelet reports a container it can no
+  longer find (``OOMKilled`` if its cgroup saw an OOM kill).
+- ``finished_at`` is when the shim saw the exit on the real clock, or when orbit
+  noticed it on another clock (a virtual one: ``wait`` notices at once).
 """
 
 from __future__ import annotations
@@ -48,22 +59,27 @@ import anyio.abc
 import attrs
 
 from orbit.api import Probe
-from orbit.clock import Clock, RealClock
+from orbit.clock import Clock, RealClock, current_clock
 from orbit.errors import NotFound
 
 from . import _process_proc as proc
+from ._gpus import discover_gpus
 from ._probing import network_probe
 from ._process_cgroups import Cgroup, CgroupLayout, detect_layout
 from ._process_exec import exec_probe
 from ._process_logs import LineSplitter, read_chunk, tail_start
 from ._process_records import (
     ContainerRecord,
+    ExitStatus,
     container_id,
     parse_container_id,
+    read_exit_status,
     read_record,
     scan_records,
+    termination,
 )
-from ._process_spawn import build_env, prepare, spawn
+from ._process_shims import ShimPool, spawn
+from ._process_spawn import build_env, prepare
 from ._protocol import (
     CLUSTER_LABEL,
     ContainerLaunch,
@@ -78,7 +94,6 @@ from ._protocol import (
 __all__ = ["ProcessRuntime", "default_state_dir"]
 
 _POLL_S = 0.05
-_UNKNOWN_EXIT = "the process was not started by this orbit process, so its exit code is unknown"
 
 
 def default_state_dir() -> Path:
@@ -91,13 +106,14 @@ def default_state_dir() -> Path:
 
 @attrs.define(kw_only=True, eq=False)
 class _Instance:
-    """A container instance this runtime knows: started here (``process`` set) or
-    adopted from a record (``process`` is ``None``; it is not our child)."""
+    """A container instance this runtime knows: started here (``shim`` is our child
+    process) or adopted from a record (``shim`` is ``None``: an earlier orbit's)."""
 
     record: ContainerRecord
     path: Path
-    process: anyio.abc.Process | None = None
+    shim: anyio.abc.Process | None = None
     cgroup: Cgroup | None = None
+    exit: ExitStatus | None = None
     last_cpu: tuple[float, float] | None = None
 
 
@@ -120,6 +136,7 @@ class ProcessRuntime:
         self._layout: CgroupLayout | None = None
         self._layout_probed = False
         self._instances: dict[str, _Instance] = {}
+        self._shims = ShimPool()
 
     @property
     def state_dir(self) -> Path:
@@ -146,20 +163,23 @@ class ProcessRuntime:
             raise RuntimeFailure("CreateContainerError", f'container "{cid}" is already running')
         prepared = prepare(launch, cid, self._state_dir, self.cgroups)
         try:
-            process, record = await spawn(launch, prepared, self._clock.now)
+            process, record = await spawn(launch, prepared, self._clock.now, self._shims)
         except BaseException:
             if prepared.cgroup is not None:
                 prepared.cgroup.destroy()
             raise
         instance = _Instance(
-            record=record, path=prepared.record_path, process=process, cgroup=prepared.cgroup
+            record=record, path=prepared.record_path, shim=process, cgroup=prepared.cgroup
         )
         self._instances[cid] = instance
         return self._settle(instance)
 
     async def wait(self, container_id: str) -> ContainerReport:
-        """Block until the container has ended; its final report."""
+        """Block until the container has ended; its final report. (A spare shim for
+        the next start is made first: the agent waits right after each start.)"""
         instance = self._lookup(container_id)
+        if isinstance(self._clock, RealClock) and isinstance(current_clock(), RealClock):
+            await self._shims.refill()  # not in a simulation: an idle child stalls it
         await self._until_exited(instance)
         return self._settle(instance)
 
@@ -187,17 +207,20 @@ class ProcessRuntime:
         if not self._has_exited(instance):
             await self.stop(container_id, 0)
         self._settle(instance)
+        if instance.shim is not None:
+            await instance.shim.aclose()  # reaped: it has ended with the container
         if instance.cgroup is not None:
             await self._empty(instance.cgroup)
             instance.cgroup.destroy()
-        for path in (Path(instance.record.log), instance.path):
+        for path in (Path(instance.record.log), instance.record.exit_path, instance.path):
             with contextlib.suppress(OSError):
                 path.unlink()
         self._instances.pop(container_id, None)
         _remove_empty_dirs(instance.path.parent, Path(instance.record.root))
 
     async def close(self) -> None:
-        """Nothing to release: containers keep running, records stay on disk."""
+        """Stop the spare shim; containers keep running, records stay on disk."""
+        await self._shims.close()
 
     async def ping(self) -> None:
         """The local machine is always reachable."""
@@ -269,25 +292,22 @@ class ProcessRuntime:
         return outcome
 
     async def list_running(self, cluster_id: str) -> Sequence[ContainerReport]:
-        """Running containers whose records carry ``cluster_id``, adopting those an
-        earlier orbit process started (alive, and the same process by start time)."""
+        """Every container whose record carries ``cluster_id`` and that was not
+        removed: running ones (alive, and the same process by start time), and ended
+        ones with how they ended, adopting those an earlier orbit process started. A
+        container that ended while no orbit ran is reported from its shim's exit
+        status; one whose shim died too, as ``ContainerStatusUnknown``."""
         reports: list[ContainerReport] = []
         for record in scan_records(self._state_dir):
-            if record.labels.get(CLUSTER_LABEL) != cluster_id or record.terminated:
+            if record.labels.get(CLUSTER_LABEL) != cluster_id:
                 continue
-            instance = self._instances.get(record.id)
-            if instance is None:
-                if not proc.is_alive(record.pid, record.start_ticks):
-                    continue
-                instance = self._adopt(record)
-            report = self._settle(instance)
-            if report.state == "running":
-                reports.append(report)
+            instance = self._instances.get(record.id) or self._adopt(record)
+            reports.append(self._settle(instance))
         return reports
 
     async def discover(self) -> NodeResources:
-        """Cpus this process may use, MemTotal, the state directory's disk, and GPUs
-        from ``nvidia-smi`` when it is installed."""
+        """Cpus this process may use, MemTotal, the state directory's disk, and NVIDIA
+        GPUs through NVML, else ``nvidia-smi`` (see ``_gpus``)."""
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         memory = proc.memory_total()
         try:
@@ -295,15 +315,15 @@ class ProcessRuntime:
             disk = shutil.disk_usage(self._state_dir).total
         except OSError:
             disk = 0
-        gpus = await proc.nvidia_gpus()
+        gpus = await discover_gpus()
         capacity = {
             "cpu": str(cpus or 1),
             "memory": f"{memory // 1024}Ki",
             "pods": "110",
             "ephemeral-storage": f"{disk // 1024}Ki",
         }
-        if gpus:
-            capacity["nvidia.com/gpu"] = str(len(gpus))
+        if gpus.gpus:
+            capacity["nvidia.com/gpu"] = str(len(gpus.gpus))
         layout = self.cgroups
         info = {
             "runtime": self.kind,
@@ -313,8 +333,9 @@ class ProcessRuntime:
             "hostname": socket.gethostname(),
             "limits": f"cgroup v{layout.version}" if layout else "rlimit (memory only)",
             "stateDir": str(self._state_dir),
+            "gpuDiscovery": gpus.source,
         }
-        return NodeResources(capacity=capacity, gpu_ids=tuple(uuid for _, uuid in gpus), info=info)
+        return NodeResources(capacity=capacity, gpu_ids=gpus.uuids, info=info)
 
     # -- internals -------------------------------------------------------------------
 
@@ -345,18 +366,37 @@ class ProcessRuntime:
         self._instances[record.id] = instance
         return instance
 
+    def _exit_status(self, instance: _Instance) -> ExitStatus | None:
+        """What the shim recorded when the container ended (``None`` before that)."""
+        if instance.exit is None and instance.record.shim_pid:
+            instance.exit = read_exit_status(instance.record.exit_path)
+        return instance.exit
+
+    def _shim_alive(self, instance: _Instance) -> bool:
+        if instance.shim is not None:
+            return instance.shim.returncode is None
+        record = instance.record
+        return record.shim_pid > 0 and proc.is_alive(record.shim_pid, record.shim_start_ticks)
+
     def _has_exited(self, instance: _Instance) -> bool:
+        """Whether the container has ended: its shim recorded the end, or the shim and
+        the container are both gone (a live shim is about to record it)."""
         if instance.record.terminated:
             return True
-        if instance.process is not None:
-            return instance.process.returncode is not None
+        if instance.shim is not None and instance.shim.returncode is None:
+            return False  # our child supervises it: its exit is the signal
+        if self._exit_status(instance) is not None:
+            return True
+        if self._shim_alive(instance):
+            return False
+        if self._exit_status(instance) is not None:  # written just before it ended
+            return True
         return not proc.is_alive(instance.record.pid, instance.record.start_ticks)
 
     async def _until_exited(self, instance: _Instance) -> None:
-        if instance.process is not None:
-            await instance.process.wait()
-            return
-        while not self._has_exited(instance):
+        if instance.shim is not None and instance.shim.returncode is None:
+            await instance.shim.wait()
+        while not self._has_exited(instance):  # adopted, or a shim that died early
             await self._clock.sleep(_POLL_S)
 
     async def _wait_exit(self, instance: _Instance, timeout_s: float) -> bool:
@@ -393,30 +433,22 @@ class ProcessRuntime:
         ended is worked out, what is left of it killed and the record rewritten."""
         if instance.record.terminated or not self._has_exited(instance):
             return instance.record.report()
-        record = instance.record
+        status = self._exit_status(instance)
         oom = instance.cgroup is not None and instance.cgroup.oom_killed()
-        if instance.process is not None and instance.process.returncode is not None:
-            returncode = instance.process.returncode
-            sig = -returncode if returncode < 0 else 0
-            code, message = (128 + sig if sig else returncode), ""
-            reason = "Completed" if code == 0 else "OOMKilled" if oom else "Error"
-            # a container ends as a whole, as a pid namespace does; an adopted process's
-            # pid may have been reused since it ended, so only its cgroup is swept
-            proc.kill_group(record.pid)
+        code, sig, reason, message = termination(status, oom_seen=oom)
+        if status is not None and isinstance(self._clock, RealClock):
+            finished = status.finished_at  # the shim's own reading of the wall clock
         else:
-            sig, code = 0, 137
-            reason, message = (
-                ("OOMKilled", "") if oom else ("ContainerStatusUnknown", _UNKNOWN_EXIT)
-            )
+            finished = self._clock.now()
         if instance.cgroup is not None:
             instance.cgroup.kill_all()
         instance.record = attrs.evolve(
-            record,
+            instance.record,
             exit_code=code,
             signal=sig,
             reason=reason,
             message=message,
-            finished_at=self._clock.now(),
+            finished_at=max(finished, instance.record.started_at),
         )
         with contextlib.suppress(OSError):
             instance.record.write(instance.path)
@@ -438,10 +470,6 @@ def _remove_empty_dirs(container_dir: Path, root: Path) -> None:
     for directory in (container_dir, container_dir.parent):
         with contextlib.suppress(OSError):
             directory.rmdir()
-
-
-def _procs(cgroup: Cgroup | None) -> list[str]:
-    return cgroup.procs_files() if cgroup is not None else []
 
 
 if TYPE_CHECKING:

@@ -18,10 +18,12 @@ machine whose cgroup filesystem is mounted read-write). Both layouts are handled
   ``cpu.shares``; OOM kills are counted in ``memory.oom_control`` (``oom_kill``).
 
 Cpu values follow the kubelet: shares = request millicores * 1024 / 1000 (at least 2,
-so a container without a request is BestEffort), quota = limit millicores * 100 µs per
+so a container without a request is BestEffort, at most 262144, the kernel's and
+Kubernetes' maximum), quota = limit millicores * 100 µs per
 100 ms period, v2 weight = 1 + (shares - 2) * 9999 / 262142.
 
-The process joins its cgroup before it execs (see ``_process_spawn``), so nothing it
+The process joins its cgroup before it execs (its shim's child does, see ``_shim``;
+exec probes through ``_process_spawn.launcher_argv``), so nothing it
 allocates escapes the limit. Without usable cgroups, memory is limited by
 ``RLIMIT_DATA`` and cpu is not limited at all; an allocation beyond the rlimit fails
 inside the program (Python raises ``MemoryError``) and the container ends with
@@ -40,6 +42,8 @@ from typing import Any, Literal
 import attrs
 
 __all__ = [
+    "MAX_SHARES",
+    "MIN_SHARES",
     "Cgroup",
     "CgroupLayout",
     "cpu_shares",
@@ -52,6 +56,9 @@ __all__ = [
 CgroupVersion = Literal[1, 2]
 _V1_CONTROLLERS = ("memory", "cpu", "cpuacct")
 _CFS_PERIOD_US = 100_000
+MIN_SHARES = 2
+MAX_SHARES = 262_144
+"""The kubelet's bounds for cpu shares (``pkg/kubelet/cm/helpers_linux.go``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -135,8 +142,8 @@ def _v1_usable(mounts: Mapping[str, str]) -> bool:
 
 
 def cpu_shares(request_millis: int) -> int:
-    """The kubelet's MilliCPUToShares: 1024 per core, at least 2."""
-    return max(2, request_millis * 1024 // 1000)
+    """The kubelet's MilliCPUToShares: 1024 per core, clamped to 2..262144."""
+    return min(MAX_SHARES, max(MIN_SHARES, request_millis * 1024 // 1000))
 
 
 def cpu_weight(shares: int) -> int:
@@ -231,6 +238,16 @@ class Cgroup:
         else:
             text = self._read("memory", "memory.oom_control")
         return parse_flat_keyed(text or "").get("oom_kill", 0)
+
+    def oom_counter(self) -> tuple[str, int]:
+        """The file the OOM-kill count is read from and the count at creation (what
+        the container's shim compares after the container ends)."""
+        if self.version == 2:
+            return str(Path(self.dirs[""]) / "memory.events"), self.oom_baseline
+        directory = self.dirs.get("memory")
+        if directory is None:
+            return "", 0
+        return str(Path(directory) / "memory.oom_control"), self.oom_baseline
 
     def oom_killed(self) -> bool:
         """Whether the OOM killer struck since this container's cgroup was made."""

@@ -1,6 +1,6 @@
 """What ProcessRuntime reads from ``/proc`` and the machine: process identity (to tell
 a live container from a reused pid), cpu and memory of a process group, and the node's
-capacity (cpus, memory, GPUs through ``nvidia-smi``).
+capacity (cpus and memory; GPUs are ``_gpus``'s).
 
 Parsers take text and return data, so they are tested without the files; the readers
 around them turn a missing or unreadable file into "nothing there".
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 from collections.abc import Iterable
 from pathlib import Path
 
-import anyio
 import attrs
 
 __all__ = [
@@ -26,9 +24,7 @@ __all__ = [
     "is_alive",
     "kill_group",
     "memory_total",
-    "nvidia_gpus",
     "parse_meminfo_total",
-    "parse_nvidia_smi",
     "parse_stat",
     "parse_vmrss",
     "read_stat",
@@ -151,17 +147,6 @@ def parse_meminfo_total(text: str) -> int:
     return 0
 
 
-def parse_nvidia_smi(text: str) -> list[tuple[int, str]]:
-    """``(index, uuid)`` pairs from ``nvidia-smi --query-gpu=index,uuid
-    --format=csv,noheader``; lines that do not parse are skipped."""
-    gpus: list[tuple[int, str]] = []
-    for line in text.splitlines():
-        parts = [part.strip() for part in line.split(",")]
-        if len(parts) == 2 and parts[0].isdigit() and parts[1]:
-            gpus.append((int(parts[0]), parts[1]))
-    return sorted(gpus)
-
-
 def memory_total() -> int:
     """The machine's memory in bytes (MemTotal, else the page count)."""
     try:
@@ -172,19 +157,3 @@ def memory_total() -> int:
         with contextlib.suppress(ValueError, OSError):
             total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return total
-
-
-async def nvidia_gpus() -> list[tuple[int, str]]:
-    """``(index, uuid)`` of each NVIDIA GPU, or none without a working ``nvidia-smi``."""
-    binary = shutil.which("nvidia-smi")
-    if binary is None:
-        return []
-    command = [binary, "--query-gpu=index,uuid", "--format=csv,noheader"]
-    with anyio.move_on_after(10):
-        try:
-            result = await anyio.run_process(command, check=False)
-        except OSError:
-            return []
-        if result.returncode == 0:
-            return parse_nvidia_smi(result.stdout.decode("utf-8", errors="replace"))
-    return []

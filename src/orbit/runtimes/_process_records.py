@@ -2,10 +2,12 @@
 container an earlier one started.
 
 Each container instance owns ``<state_dir>/<pod_uid>/<container>/<restart_count>``
-with ``.log`` (its output) and ``.json`` (this record): the pid (also the process
-group and session id: each container leads a session of its own), the process's start
-time in clock ticks after boot (``/proc/<pid>/stat`` field 22, so a reused pid is not
-mistaken for the container), labels, ports, cgroup, and once it has ended, how.
+with ``.log`` (its output), ``.json`` (this record, written by orbit only) and
+``.exit`` (its exit status, written by its shim only, see ``_shim``). The record holds
+the pid (also the process group id: each container leads a process group of its
+own) and the shim's, each with the process's start time in clock ticks after boot
+(``/proc/<pid>/stat`` field 22, so a reused pid is not mistaken for either), labels,
+ports, cgroup, and once orbit has seen it end, how.
 The container id is that path relative to the state directory,
 ``<pod_uid>/<container>/<restart_count>``, so any ProcessRuntime over the same state
 directory finds a container from its id. The env is not recorded (it may hold Secret
@@ -30,10 +32,13 @@ from ._protocol import ContainerReport, PortBinding, RuntimeFailure
 
 __all__ = [
     "ContainerRecord",
+    "ExitStatus",
     "container_id",
     "parse_container_id",
+    "read_exit_status",
     "read_record",
     "scan_records",
+    "termination",
 ]
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -78,6 +83,9 @@ class ContainerRecord:
     labels: Mapping[str, str] = attrs.field(factory=dict)
     ports: tuple[PortBinding, ...] = ()
     cgroup: Mapping[str, Any] | None = None
+    shim_pid: int = 0
+    """The container's shim (0 in records older than shims: nothing recorded its end)."""
+    shim_start_ticks: int = 0
     exit_code: int | None = None
     signal: int = 0
     reason: str = ""
@@ -87,6 +95,11 @@ class ContainerRecord:
     @property
     def terminated(self) -> bool:
         return self.finished_at is not None
+
+    @property
+    def exit_path(self) -> Path:
+        """Where the shim writes the exit status: next to the log."""
+        return Path(self.log).with_suffix(".exit")
 
     def report(self) -> ContainerReport:
         """The report this record stands for (running, or how it ended)."""
@@ -127,6 +140,58 @@ class ContainerRecord:
         temporary = path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(self.to_json()))
         os.replace(temporary, path)
+
+
+@attrs.frozen(kw_only=True)
+class ExitStatus:
+    """How a container's process ended, as its shim saw it (``finished_at`` is the
+    shim's wall-clock epoch seconds; ``error`` says why it never ran its program)."""
+
+    exit_code: int
+    signal: int = 0
+    oom_killed: bool = False
+    finished_at: float
+    error: str = ""
+
+
+UNKNOWN_EXIT = "the container's shim ended without recording how the container ended"
+
+
+def termination(status: ExitStatus | None, *, oom_seen: bool) -> tuple[int, int, str, str]:
+    """``(exit code, signal, reason, message)`` of an ended container, as Kubernetes
+    reports it, from its shim's exit status and whether its cgroup saw an OOM kill.
+
+    ``Completed`` for 0, ``OOMKilled`` after an OOM kill, else ``Error``; a container
+    that never ran its program is ``ContainerCannotRun`` with Docker's code and
+    message; one whose end nothing recorded (its shim died too) is
+    ``ContainerStatusUnknown`` with 137, as the kubelet reports a container it can no
+    longer find (``OOMKilled`` if its cgroup saw an OOM kill).
+    """
+    if status is None:
+        if oom_seen:
+            return 137, 0, "OOMKilled", ""
+        return 137, 0, "ContainerStatusUnknown", UNKNOWN_EXIT
+    if status.error:
+        return status.exit_code, 0, "ContainerCannotRun", status.error
+    oom = oom_seen or status.oom_killed
+    reason = "Completed" if status.exit_code == 0 else "OOMKilled" if oom else "Error"
+    return status.exit_code, status.signal, reason, ""
+
+
+def read_exit_status(path: Path) -> ExitStatus | None:
+    """The shim's exit-status file, or ``None`` while there is none (or it is damaged:
+    the shim writes it whole, through a rename)."""
+    try:
+        data = json.loads(path.read_text())
+        return ExitStatus(
+            exit_code=int(data["exit_code"]),
+            signal=int(data.get("signal", 0)),
+            oom_killed=bool(data.get("oom_killed", False)),
+            finished_at=float(data["finished_at"]),
+            error=str(data.get("error", "")),
+        )
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def read_record(path: Path) -> ContainerRecord | None:

@@ -1,5 +1,5 @@
-"""How ProcessRuntime turns a :class:`ContainerLaunch` into an ``exec``: the
-environment, the executable, the directories and the launcher that applies limits.
+"""How ProcessRuntime prepares a :class:`ContainerLaunch` for its shim
+(``_process_shims``): the environment, the executable, the directories, the cgroup.
 
 - **Environment**: a clean one, not orbit's own. From the host only ``PATH``, ``HOME``
   and ``LANG`` are passed (a program needs them to find binaries and its locale; a
@@ -18,11 +18,21 @@ environment, the executable, the directories and the launcher that applies limit
   target path taken relative to the root (``/data`` -> ``<root>/data``), so a program
   running in its default working directory finds ``data/...``. Absolute paths do not
   see mounts, and ``read_only`` is not enforced.
-- **Launcher**: when the process must join a cgroup or get an rlimit before it runs,
-  the argv is prefixed with ``/bin/sh -c 'echo $$ > cgroup.procs ...; exec "$@"'``;
-  the shell execs the container's argv unchanged (no word splitting, no globbing), so
-  nothing the program allocates escapes its limits and no ``preexec_fn`` runs in
-  orbit's threaded process.
+- **Shim**: the container is not orbit's child but its shim's (``_shim``, run as
+  ``python -I -S _shim.py`` in a session of its own): the shim forks the container,
+  which joins its cgroups, gets its ``RLIMIT_DATA`` and supplementary groups and then
+  ``execve``s the argv unchanged (no shell, no word splitting), so nothing the program
+  allocates escapes its limits and no ``preexec_fn`` runs in orbit's threaded process.
+  The shim outlives orbit and writes the exit status (code, signal, OOM kill, time) to
+  the container's ``.exit`` file, so a later orbit process learns how a container
+  ended while no orbit was running.
+- **Groups**: the launch's ``group_add`` (the pod's ``fsGroup`` and
+  ``supplementalGroups``) are added to the supplementary groups orbit itself has, when
+  orbit runs as root (``setgroups`` needs ``CAP_SETGID``); otherwise they are not
+  applied (documented in docs/runtimes.md).
+- **Launcher**: exec probes are not supervised; they join the container's cgroups
+  through ``/bin/sh -c 'echo $$ > cgroup.procs ...; exec "$@"'``
+  (:func:`launcher_argv`).
 """
 
 from __future__ import annotations
@@ -30,24 +40,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
 
-import anyio
-import anyio.abc
 import attrs
 
-from . import _process_proc as proc
 from ._process_cgroups import Cgroup, CgroupLayout
-from ._process_records import ContainerRecord
 from ._protocol import ContainerLaunch, Mount, PortBinding, RuntimeFailure
 
 __all__ = [
     "HOST_ENV_KEYS",
     "Prepared",
     "build_env",
+    "chdir_message",
     "launcher_argv",
     "link_mounts",
     "os_message",
@@ -55,7 +60,7 @@ __all__ = [
     "prepare",
     "resolve_executable",
     "root_dir",
-    "spawn",
+    "supplementary_groups",
     "working_dir",
 ]
 
@@ -179,6 +184,7 @@ class Prepared:
     executable was found and the cgroup (if any) holds the limits."""
 
     cid: str
+    executable: str
     argv: tuple[str, ...]
     env: dict[str, str]
     root: Path
@@ -186,6 +192,19 @@ class Prepared:
     log: Path
     record_path: Path
     cgroup: Cgroup | None
+    data_limit_bytes: int = 0
+    groups: tuple[int, ...] = ()
+
+
+def supplementary_groups(
+    group_add: Sequence[int], *, euid: int, current: Sequence[int]
+) -> tuple[int, ...]:
+    """The supplementary groups to give the container: orbit's own plus ``group_add``
+    (in order, without repeats); empty (leave them as inherited) when there is nothing
+    to add, or when orbit is not root and so may not call ``setgroups``."""
+    if not group_add or euid != 0:
+        return ()
+    return tuple(dict.fromkeys([*current, *group_add]))
 
 
 def prepare(
@@ -201,32 +220,33 @@ def prepare(
         if cwd != root and not os.path.isabs(launch.working_dir):
             cwd.mkdir(parents=True, exist_ok=True)
         log.parent.mkdir(parents=True, exist_ok=True)
+        log.with_suffix(".exit").unlink(missing_ok=True)  # an earlier attempt's end
     except OSError as exc:
         raise RuntimeFailure("CreateContainerError", os_message(exc)) from exc
     if not cwd.is_dir():
-        raise RuntimeFailure(
-            "ContainerCannotRun",
-            f'chdir to cwd ("{cwd}") set in config.json failed: no such file or directory',
-        )
+        raise RuntimeFailure("ContainerCannotRun", chdir_message(cwd))
     link_mounts(launch.mounts, root)
     env = build_env(launch)
-    resolve_executable(launch.argv[0], env, cwd)
+    executable = resolve_executable(launch.argv[0], env, cwd)
     cgroup = _make_cgroup(launch, layout)
-    argv = launcher_argv(
-        launch.argv,
-        cgroup_procs=cgroup.procs_files() if cgroup else (),
-        data_limit_bytes=0 if cgroup else launch.memory_limit_bytes,
-    )
     return Prepared(
         cid=cid,
-        argv=argv,
+        executable=executable,
+        argv=tuple(launch.argv),
         env=env,
         root=root,
         cwd=cwd,
         log=log,
         record_path=state_dir / f"{cid}.json",
         cgroup=cgroup,
+        data_limit_bytes=0 if cgroup else launch.memory_limit_bytes,
+        groups=supplementary_groups(launch.group_add, euid=os.geteuid(), current=os.getgroups()),
     )
+
+
+def chdir_message(cwd: Path) -> str:
+    """runc's words for a working directory that is not there."""
+    return f'chdir to cwd ("{cwd}") set in config.json failed: no such file or directory'
 
 
 def _make_cgroup(launch: ContainerLaunch, layout: CgroupLayout | None) -> Cgroup | None:
@@ -244,58 +264,3 @@ def _make_cgroup(launch: ContainerLaunch, layout: CgroupLayout | None) -> Cgroup
     except OSError as exc:
         message = f"cannot create cgroup {name}: {os_message(exc)}"
         raise RuntimeFailure("CreateContainerError", message) from exc
-
-
-async def spawn(
-    launch: ContainerLaunch, prepared: Prepared, now: Callable[[], float]
-) -> tuple[anyio.abc.Process, ContainerRecord]:
-    """Exec the prepared argv in a new session with its output in the log file, and
-    write the record; raises ``RuntimeFailure`` (the process is gone if it does)."""
-    log_file = _open_log(prepared.log)
-    try:
-        process = await anyio.open_process(
-            prepared.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=prepared.cwd,
-            env=prepared.env,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        message = f'exec: "{launch.argv[0]}": {os_message(exc)}'
-        raise RuntimeFailure("ContainerCannotRun", message) from exc
-    finally:
-        log_file.close()
-    stat = proc.read_stat(process.pid)
-    record = ContainerRecord(
-        id=prepared.cid,
-        pod_uid=launch.pod_uid,
-        name=launch.name,
-        restart_count=launch.restart_count,
-        pid=process.pid,
-        start_ticks=stat.start_ticks if stat else 0,
-        started_at=now(),
-        log=str(prepared.log),
-        root=str(prepared.root),
-        cwd=str(prepared.cwd),
-        image=launch.image,
-        labels=dict(launch.labels),
-        ports=launch.ports,
-        cgroup=prepared.cgroup.to_json() if prepared.cgroup else None,
-    )
-    try:
-        record.write(prepared.record_path)
-    except OSError as exc:
-        proc.kill_group(process.pid)
-        with anyio.CancelScope(shield=True):
-            await process.wait()
-        raise RuntimeFailure("RunContainerError", os_message(exc)) from exc
-    return process, record
-
-
-def _open_log(path: Path) -> IO[Any]:
-    try:
-        return path.open("wb")
-    except OSError as exc:
-        raise RuntimeFailure("CreateContainerError", os_message(exc)) from exc

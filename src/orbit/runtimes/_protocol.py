@@ -30,6 +30,7 @@ __all__ = [
     "POD_NAME_LABEL",
     "POD_NAMESPACE_LABEL",
     "POD_UID_LABEL",
+    "RESTART_COUNT_LABEL",
     "ContainerLaunch",
     "ContainerReport",
     "Mount",
@@ -48,6 +49,9 @@ POD_UID_LABEL = "orbit.dev/pod-uid"
 POD_NAME_LABEL = "orbit.dev/pod-name"
 POD_NAMESPACE_LABEL = "orbit.dev/pod-namespace"
 CONTAINER_LABEL = "orbit.dev/container"
+RESTART_COUNT_LABEL = "orbit.dev/restart-count"
+"""Which attempt of its container an instance is (0 for the first): with several
+instances of one container left behind, adoption takes the latest."""
 
 NetworkMode = Literal["host", "bridge"]
 ContainerStateName = Literal["waiting", "running", "terminated"]
@@ -85,11 +89,18 @@ class PortBinding:
 
 @attrs.frozen(kw_only=True)
 class Mount:
-    """A host path (a materialised volume) made visible to the container at ``target``."""
+    """A host path (a materialised volume) made visible to the container at ``target``.
+
+    ``volume`` names the pod's volume; ``materialised`` says the directory is one orbit
+    wrote on its own machine (emptyDir, configMap, secret) rather than a ``hostPath``:
+    an engine on another machine cannot bind-mount it.
+    """
 
     source: str
     target: str
     read_only: bool = False
+    volume: str = ""
+    materialised: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -100,6 +111,8 @@ class ContainerLaunch:
     expanded; empty means the image's entrypoint (Docker) — ProcessRuntime refuses it
     with ``ContainerCannotRun``. Resources are plain numbers: ``cpu_request_millis``
     and ``cpu_limit_millis`` (0 = none), ``memory_limit_bytes`` (0 = none).
+    ``group_add`` are supplementary group ids for the container's process: the pod's
+    ``fsGroup`` then its ``supplementalGroups``, as the kubelet synthesises them.
     """
 
     pod_uid: str
@@ -119,6 +132,7 @@ class ContainerLaunch:
     memory_limit_bytes: int = 0
     gpu_ids: tuple[str, ...] = ()
     security: SecurityContext | None = None
+    group_add: tuple[int, ...] = ()
     network: NetworkMode = "host"
     init: bool = False
     restart_count: int = 0
@@ -250,7 +264,10 @@ class Runtime(Protocol):
 
     async def list_running(self, cluster_id: str) -> Sequence[ContainerReport]:
         """Every container this backend runs for ``cluster_id`` (labels included), for
-        adoption by a node agent after orbit restarts."""
+        adoption by a node agent after orbit restarts: running ones, and where the
+        backend still knows them, exited ones not yet removed, terminated with how
+        they ended (so a container that finished while no orbit ran is not started
+        again against its pod's restart policy)."""
         ...
 
     async def close(self) -> None:

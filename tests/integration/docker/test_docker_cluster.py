@@ -307,3 +307,116 @@ async def test_an_http_readiness_probe_on_the_allocated_port_makes_the_pod_ready
     head, _, body = response.decode().partition("\r\n\r\n")
     assert head.split()[1] == "200", head
     assert body == f"{port}\n"  # the container listens on the port orbit allocated
+
+
+async def test_fs_group_and_supplemental_groups_reach_the_container_and_its_volumes(
+    cluster: orbit.Cluster,
+) -> None:
+    await cluster.apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "v"}}
+    )
+    script = "id -G; touch /data/new; stat -c '%g %a' /data /data/new /cfg/k"
+    manifest = pod(
+        "groups",
+        script,
+        restart="Never",
+        volumeMounts=[
+            {"name": "data", "mountPath": "/data"},
+            {"name": "cfg", "mountPath": "/cfg", "readOnly": True},
+        ],
+        spec={
+            "securityContext": {
+                "runAsUser": 65534,
+                "fsGroup": 2000,
+                "supplementalGroups": [3000],
+            },
+            "volumes": [
+                {"name": "data", "emptyDir": {}},
+                {"name": "cfg", "configMap": {"name": "cfg"}},
+            ],
+        },
+    )
+    await cluster.apply(manifest)
+    await cluster.wait_for("pod", "groups", "Succeeded", timeout_s=15)
+    assert await cluster.logs("groups") == [
+        "65534 2000 3000",  # nobody's own group, then fsGroup and supplementalGroups
+        "2000 2777",  # the emptyDir: 0777 as the kubelet makes it, setgid, fsGroup's
+        "2000 644",  # a file nobody made there belongs to the fsGroup
+        "2000 644",  # configMap files too
+    ]
+
+
+async def test_a_remote_engine_is_reached_at_its_address_and_refuses_local_volumes(
+    busybox_image: str, cluster_id: str, engine: aiodocker.Docker, tmp_path: Path
+) -> None:
+    # This machine's engine, taken as a remote one reached at 127.0.0.2 (any 127/8
+    # address reaches this host, and a container in host mode listening on all
+    # addresses answers there): what changes for a remote engine is exercised for real.
+    far = orbit.DockerRuntime(remote=True, address="127.0.0.2")
+    served = (
+        'trap \'exit 0\' TERM; echo "$ME" > /www/index.html; httpd -f -p "$PORT" -h /www & wait $!'
+    )
+    me = [{"name": "ME", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    probe = {"httpGet": {"path": "/index.html", "port": "http"}, "periodSeconds": 1}
+    volumes = {
+        "volumes": [{"name": "cfg", "configMap": {"name": "cfg"}}],
+        "nodeName": "far",
+    }
+    try:
+        async with orbit.Cluster(
+            nodes=[orbit.Node("far", runtime=far, capacity=CAPACITY)],
+            cluster_id=cluster_id,
+            state_dir=tmp_path / "state",
+            restart_backoff=BACKOFF,
+        ) as cluster:
+            await cluster.apply(
+                [
+                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}},
+                    pod(
+                        "web",
+                        served,
+                        env=me,
+                        ports=[{"name": "http", "containerPort": 8080}],
+                        readinessProbe=probe,
+                    ),
+                    pod(
+                        "configured",
+                        IDLE,
+                        volumeMounts=[{"name": "cfg", "mountPath": "/cfg"}],
+                        spec=volumes,
+                    ),
+                ]
+            )
+            ready: Pod = await cluster.wait_for("pod", "web", "Ready", timeout_s=15)
+            assert (ready.status.host_ip, ready.status.pod_ip) == ("127.0.0.2", "127.0.0.2")
+            where = json.loads(ready.metadata.annotations["orbit.dev/ports"])["http"]
+            host, _, port = where.partition(":")
+            assert host == "127.0.0.2"
+            with anyio.fail_after(5):
+                async with await anyio.connect_tcp(host, int(port)) as stream:
+                    await stream.send(b"GET /index.html HTTP/1.0\r\n\r\n")
+                    response = b""
+                    with contextlib.suppress(anyio.EndOfStream):
+                        while True:
+                            response += await stream.receive()
+            assert response.decode().endswith("\r\n\r\n127.0.0.2\n")  # status.podIP
+            node = await cluster.get("node", "far")
+            internal = [a.address for a in node.status.addresses if a.type == "InternalIP"]
+            assert internal == ["127.0.0.2"]
+
+            def refused(live: Pod) -> bool:
+                waiting = main_status(live).state.waiting
+                return waiting is not None and waiting.reason == "CreateContainerConfigError"
+
+            configured: Pod = await cluster.wait_for("pod", "configured", refused, timeout_s=15)
+            waiting = main_status(configured).state.waiting
+            assert waiting is not None
+            assert waiting.message.startswith('volume "cfg" cannot be mounted: ')
+            assert "remote Docker engine" in waiting.message
+            assert configured.status.phase == "Pending"
+            events = await cluster.events(involved=configured)
+            failed = [e.message for e in events if e.reason == "Failed"]
+            assert f"Error: {waiting.message}" in failed
+            assert await containers_of(engine, configured.metadata.uid) == []  # none created
+    finally:
+        await far.close()

@@ -180,6 +180,17 @@ async def test_security_context_user_readonly_and_capabilities(
     assert host["SecurityOpt"] == ["no-new-privileges"]
 
 
+async def test_pod_groups_are_added_to_the_process(
+    runtime: DockerRuntime, engine: aiodocker.Docker, make_launch: Launcher
+) -> None:
+    security = SecurityContext(run_as_user=65534)
+    launch = make_launch("id", "-G", security=security, group_add=(2000, 3000))
+    report = await run_to_end(runtime, launch)
+    assert await lines_of(runtime, report.id) == ["65534 2000 3000"]  # nobody's, then the pod's
+    host = (await engine.containers.container(report.id).show())["HostConfig"]
+    assert host["GroupAdd"] == ["2000", "3000"]
+
+
 async def test_privilege_escalation_allowed_drops_no_new_privileges(
     runtime: DockerRuntime, engine: aiodocker.Docker, make_launch: Launcher
 ) -> None:

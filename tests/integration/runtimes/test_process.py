@@ -326,26 +326,37 @@ async def test_adoption_by_a_second_runtime(
     )
     report = await runtime.start(launch)
     await until_line(runtime, report.id, "started")
-    done = await runtime.start(make_launch("true", name="done"))
+    done = await runtime.start(make_launch("sh", "-c", "exit 4", name="done"))
     await runtime.wait(done.id)
 
     later = ProcessRuntime(state_dir)  # a new orbit process over the same state
     assert await later.list_running("another-cluster") == []
-    (adopted,) = await later.list_running(cluster_id)
+    found = {found.name: found for found in await later.list_running(cluster_id)}
+    adopted, ended = found["main"], found["done"]
     assert (adopted.id, adopted.state, adopted.pod_uid) == (report.id, "running", launch.pod_uid)
     assert adopted.labels[CLUSTER_LABEL] == cluster_id
     assert adopted.ports == launch.ports
+    assert (ended.id, ended.state, ended.exit_code, ended.reason) == (
+        done.id,
+        "terminated",
+        4,
+        "Error",
+    )
     assert await lines(later, adopted.id) == ["started"]
     assert (await later.usage(adopted.id)).memory_bytes > 0
 
     final = await later.stop(adopted.id, grace_s=0.2)
-    assert (final.state, final.exit_code, final.reason) == (
+    # the shim, not the runtime that started it, recorded how it ended
+    assert (final.state, final.exit_code, final.signal, final.reason) == (
         "terminated",
-        137,
-        "ContainerStatusUnknown",
+        143,
+        signal.SIGTERM,
+        "Error",
     )
-    own = await runtime.wait(report.id)  # the starting runtime still knows the real end
-    assert (own.exit_code, own.signal) == (143, signal.SIGTERM)
+    assert await runtime.wait(report.id) == final  # the same end, read from the same file
+    assert {r.state for r in await later.list_running(cluster_id)} == {"terminated"}
+    for container in (adopted, ended):
+        await later.remove(container.id)
     assert await later.list_running(cluster_id) == []
 
 
@@ -355,8 +366,15 @@ async def test_a_reused_pid_is_not_adopted(
     report = await runtime.start(make_launch("sleep", "30"))
     record_path = state_dir / f"{report.id}.json"
     text = record_path.read_text()
-    record_path.write_text(text.replace('"start_ticks": ', '"start_ticks": 1'))
-    assert await ProcessRuntime(state_dir).list_running(cluster_id) == []
+    # as after a reboot: both the container's and its shim's pids now name others
+    record_path.write_text(text.replace('_ticks": ', '_ticks": 1'))
+    (lost,) = await ProcessRuntime(state_dir).list_running(cluster_id)
+    assert (lost.state, lost.exit_code, lost.reason) == (
+        "terminated",
+        137,
+        "ContainerStatusUnknown",
+    )
+    assert (await runtime.inspect(report.id)).state == "running"  # nothing was signalled
     record_path.write_text(text)
     await runtime.stop(report.id, grace_s=0.2)
 

@@ -203,12 +203,11 @@ class FakeRuntime:
         )
 
     async def list_running(self, cluster_id: str) -> Sequence[ContainerReport]:
+        """Running and ended containers not removed, as the real runtimes list them."""
         return [
             c.report()
             for c in self.containers.values()
-            if c.state == "running"
-            and not c.removed
-            and c.launch.labels.get(CLUSTER_LABEL) == cluster_id
+            if not c.removed and c.launch.labels.get(CLUSTER_LABEL) == cluster_id
         ]
 
     async def close(self) -> None:

@@ -81,3 +81,4 @@ class Context:
     node_allocatable: Mapping[str, Quantity] = attrs.field(
         factory=lambda: {"cpu": Quantity("4"), "memory": Quantity("8Gi")}
     )
+    host_ip: str = "127.0.0.1"

@@ -16,6 +16,7 @@ from orbit.runtimes import (
     CONTAINER_LABEL,
     POD_NAME_LABEL,
     POD_UID_LABEL,
+    RESTART_COUNT_LABEL,
     PortBinding,
     RuntimeFailure,
 )
@@ -269,10 +270,11 @@ def test_a_launch_holds_argv_expanded_resources_labels_and_mounts() -> None:
     assert launch.image == "busybox:1.36"
     assert launch.image_pull_policy == "IfNotPresent"
     assert launch.restart_count == 3
-    assert [(m.source, m.target, m.read_only) for m in launch.mounts] == [
-        ("/state/data", "/data", False),
-        ("/state/cfg/app.conf", "/etc/app.conf", True),
+    assert [(m.source, m.target, m.read_only, m.volume) for m in launch.mounts] == [
+        ("/state/data", "/data", False, "data"),
+        ("/state/cfg/app.conf", "/etc/app.conf", True, "cfg"),
     ]
+    assert all(m.materialised for m in launch.mounts)  # orbit wrote both: not hostPaths
     assert launch.labels == {
         CLUSTER_LABEL: "c1",
         POD_UID_LABEL: "uid-web",
@@ -280,7 +282,9 @@ def test_a_launch_holds_argv_expanded_resources_labels_and_mounts() -> None:
         "orbit.dev/pod-namespace": "default",
         CONTAINER_LABEL: "app",
         NODE_LABEL: "n1",
+        RESTART_COUNT_LABEL: "3",
     }
+    assert launch.group_add == ()
     with pytest.raises(RuntimeFailure, match='volume "data" not found'):
         build_launch(pod, pod.spec.containers[0], sources(), Context(), volume_paths={})
 
@@ -301,3 +305,48 @@ def test_gpu_ids_are_cut_from_the_pods_devices_in_container_order() -> None:
     assert container_gpu_ids(pod, pod.spec.init_containers[0]) == ("3", "5")
     bare = make_pod(containers=[gpus(1, "a")])
     assert container_gpu_ids(bare, bare.spec.containers[0]) == ()
+
+
+def test_group_add_is_fs_group_then_supplemental_groups_for_every_container() -> None:
+    pod = make_pod(
+        containers=[{"name": "app", "image": "x"}],
+        init=[{"name": "setup", "image": "x"}],
+        securityContext={"fsGroup": 2000, "supplementalGroups": [3000, 2000, 4000]},
+    )
+    for container in (*pod.spec.init_containers, *pod.spec.containers):
+        launch = build_launch(pod, container, sources(), Context())
+        assert launch.group_add == (2000, 3000, 4000)  # the kubelet's order, no repeats
+    only = make_pod(securityContext={"supplementalGroups": [5]})
+    assert build_launch(only, only.spec.containers[0], sources(), Context()).group_add == (5,)
+
+
+def test_host_paths_are_not_materialised_and_the_pod_ip_is_the_nodes_address() -> None:
+    pod = make_pod(
+        containers=[
+            {
+                "name": "app",
+                "image": "x",
+                "env": [{"name": "ME", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+                "volumeMounts": [
+                    {"name": "host", "mountPath": "/host"},
+                    {"name": "scratch", "mountPath": "/scratch"},
+                ],
+            }
+        ],
+        volumes=[
+            {"name": "host", "hostPath": {"path": "/srv"}},
+            {"name": "scratch", "emptyDir": {}},
+        ],
+    )
+    launch = build_launch(
+        pod,
+        pod.spec.containers[0],
+        sources(),
+        Context(host_ip="10.0.0.5"),
+        volume_paths={"host": "/srv", "scratch": "/state/scratch"},
+    )
+    assert [(m.volume, m.materialised) for m in launch.mounts] == [
+        ("host", False),
+        ("scratch", True),
+    ]
+    assert launch.env["ME"] == "10.0.0.5"

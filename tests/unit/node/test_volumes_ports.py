@@ -4,6 +4,7 @@ ports: allocation, reuse across orbit restarts and release."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 from pathlib import Path
@@ -14,7 +15,7 @@ from node_builders import Sources, make_pod
 from orbit.api import ConfigMap, ObjectMeta, Secret
 from orbit.node import PORTS_ANNOTATION, CountingPorts, SocketPorts
 from orbit.node._podports import PodPorts, parse_ports_annotation
-from orbit.node._volumes import materialise, plan_volumes
+from orbit.node._volumes import fs_group_mode, materialise, plan_volumes
 from orbit.runtimes import RuntimeFailure
 
 
@@ -162,3 +163,66 @@ def test_a_pod_with_an_annotation_keeps_its_ports() -> None:
     assert ports.for_container("web")[0].host_port == 45555
     assert allocator.reserved == {45555}
     assert parse_ports_annotation("not json") == {}
+
+
+def test_an_empty_dir_is_world_writable_as_the_kubelet_makes_it(tmp_path: Path) -> None:
+    specs = volumes({"name": "scratch", "emptyDir": {}})
+    paths = materialise(plan_volumes(specs, "default", sources()), str(tmp_path))  # type: ignore[arg-type]
+    assert stat.S_IMODE(Path(paths["scratch"]).stat().st_mode) == 0o777  # whatever the umask
+
+
+@pytest.mark.parametrize(
+    ("mode", "is_dir", "read_only", "handed"),
+    [
+        (0o644, False, False, 0o664),  # emptyDir files: group read-write
+        (0o400, False, True, 0o440),  # a secret's 0400 file becomes group-readable
+        (0o755, True, False, 0o2775),  # directories: group rwx and setgid
+        (0o777, True, False, 0o2777),
+        (0o755, True, True, 0o2755),
+    ],
+)
+def test_fs_group_modes_follow_the_kubelets_change_file_permission(
+    mode: int, is_dir: bool, read_only: bool, handed: int
+) -> None:
+    assert fs_group_mode(mode, is_dir=is_dir, read_only=read_only) == handed
+
+
+def test_fs_group_owns_what_orbit_writes_but_not_host_paths(tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    specs = volumes(
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "tls", "secret": {"secretName": "tls", "defaultMode": 0o400}},
+        {"name": "cfg", "configMap": {"name": "cfg", "items": [{"key": "b", "path": "d/b"}]}},
+        {"name": "host", "hostPath": {"path": str(host)}},
+    )
+    plans = plan_volumes(specs, "default", sources())  # type: ignore[arg-type]
+    paths = materialise(plans, str(tmp_path / "pod"), fs_group=4321)
+    owned = [
+        Path(paths["scratch"]),
+        Path(paths["tls"]),
+        Path(paths["tls"]) / "key",
+        Path(paths["cfg"]) / "d",
+        Path(paths["cfg"]) / "d" / "b",
+    ]
+    if os.geteuid() != 0:  # only root may give files to a group it is not in
+        assert all(path.stat().st_gid == os.getgid() for path in owned)
+        return
+    assert [path.stat().st_gid for path in owned] == [4321] * len(owned)
+    assert stat.S_IMODE(owned[0].stat().st_mode) == 0o2777
+    assert stat.S_IMODE(owned[2].stat().st_mode) == 0o440
+    assert stat.S_IMODE(owned[3].stat().st_mode) & 0o2010 == 0o2010  # setgid, group search
+    assert host.stat().st_gid != 4321
+    (Path(paths["cfg"]) / "d" / "b").unlink()
+    materialise(plans, str(tmp_path / "pod"), fs_group=4321)  # rewritten at each start
+    assert (Path(paths["cfg"]) / "d" / "b").stat().st_gid == 4321
+
+
+def test_ports_are_reached_at_the_nodes_address() -> None:
+    pod = make_pod(containers=[{"name": "web", "image": "x", "ports": [{"containerPort": 80}]}])
+    ports = PodPorts(CountingPorts(first=40000), pod, "host", "10.0.0.5")
+    assert ports.for_container("web")[0].host_ip == "10.0.0.5"
+    assert json.loads(ports.annotation) == {"80": "10.0.0.5:40000"}
+    v6 = PodPorts(CountingPorts(first=40000), pod, "host", "fd00::5")
+    assert json.loads(v6.annotation) == {"80": "[fd00::5]:40000"}
+    assert parse_ports_annotation(v6.annotation) == {"80": 40000}

@@ -31,12 +31,16 @@ from orbit.runtimes._docker_config import (
     decode_ports,
     encode_ports,
     engine_base,
+    engine_host,
+    is_remote_engine,
     port_env,
+    remote_mount_problem,
     run_as_root_problem,
 )
 from orbit.runtimes._docker_state import (
     cpu_cores,
     engine_time,
+    gpu_driver,
     node_resources,
     report_from_inspect,
     working_set_bytes,
@@ -504,3 +508,86 @@ def test_docker_runtime_satisfies_the_protocol() -> None:
     assert (runtime.kind, runtime.network) == ("docker", "bridge")
     with pytest.raises(ValueError, match="only unix:// and tcp://"):
         DockerRuntime("ssh://me@host")
+
+
+# --- groups, GPUs by CDI, a remote engine ------------------------------------------
+
+
+def test_pod_groups_become_group_add() -> None:
+    assert "GroupAdd" not in container_config(launch())["HostConfig"]
+    config = container_config(launch(group_add=(2000, 3000)))
+    assert config["HostConfig"]["GroupAdd"] == ["2000", "3000"]
+
+
+def test_gpus_on_a_cdi_engine_are_requested_by_cdi_name() -> None:
+    config = container_config(launch(gpu_ids=("0", "2")), gpu_driver="cdi")
+    assert config["HostConfig"]["DeviceRequests"] == [
+        {"Driver": "cdi", "DeviceIDs": ["nvidia.com/gpu=0", "nvidia.com/gpu=2"]}
+    ]
+
+
+def test_bridge_ports_of_a_remote_engine_are_published_on_every_address() -> None:
+    binding = PortBinding(name="web", container_port=80, host_port=31000, host_ip="10.0.0.5")
+    local = container_config(launch(ports=(binding,)), network="bridge")
+    assert local["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "10.0.0.5", "HostPort": "31000"}]
+    }
+    remote = container_config(launch(ports=(binding,)), network="bridge", publish_ip="")
+    assert remote["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "31000"}]}
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "remote"),
+    [
+        ("unix:///var/run/docker.sock", "", False),
+        ("tcp://127.0.0.1:2375", "127.0.0.1", False),
+        ("tcp://127.0.0.2:2375", "127.0.0.2", False),
+        ("tcp://localhost:2376", "localhost", False),
+        ("tcp://[::1]:2376", "::1", False),
+        ("tcp://build-box:2376", "build-box", True),
+        ("tcp://10.0.0.5:2376", "10.0.0.5", True),
+        ("tcp://[fd00::5]:2376", "fd00::5", True),
+        ("tcp://10.0.0.5", "10.0.0.5", True),
+    ],
+)
+def test_where_an_engine_is_and_whether_it_is_remote(url: str, host: str, remote: bool) -> None:
+    endpoint = engine_base(url, {}, tls=False)
+    assert engine_host(endpoint) == host
+    assert is_remote_engine(endpoint) is remote
+
+
+def test_a_remote_engine_refuses_volumes_orbit_writes_but_not_host_paths() -> None:
+    host_path = Mount(source="/srv/data", target="/data", volume="data")
+    assert remote_mount_problem(launch(mounts=(host_path,)), "https://box:2376") == ""
+    written = (
+        host_path,
+        Mount(source="/s/cfg", target="/etc/app", volume="cfg", materialised=True),
+        Mount(source="/s/scratch", target="/tmp/s", volume="scratch", materialised=True),
+    )
+    problem = remote_mount_problem(launch(mounts=written), "https://box:2376")
+    assert problem.startswith('volume "cfg", "scratch" cannot be mounted: ')
+    assert "remote Docker engine https://box:2376 cannot bind-mount" in problem
+
+
+def test_engine_gpu_driver_and_discovered_gpus() -> None:
+    info = {"NCPU": 2, "MemTotal": 1024 * MiB, "Runtimes": {"runc": {}}}
+    assert gpu_driver(info) == ""
+    assert gpu_driver({**info, "Runtimes": {"runc": {}, "nvidia": {}}}) == "nvidia"
+    assert gpu_driver({**info, "CDISpecDirs": ["/etc/cdi", "/var/run/cdi"]}) == "cdi"
+    assert gpu_driver({**info, "CDISpecDirs": []}) == ""
+    found = node_resources({**info, "CDISpecDirs": ["/etc/cdi"]}, ("0", "1"), "nvml")
+    assert found.capacity["nvidia.com/gpu"] == "2"
+    assert found.gpu_ids == ("0", "1")
+    assert (found.info["gpuRuntime"], found.info["gpuDiscovery"]) == ("cdi", "nvml")
+
+
+@pytest.mark.anyio
+async def test_a_remote_runtime_is_reached_at_its_host() -> None:
+    remote = DockerRuntime("tcp://10.0.0.5:2376")
+    assert remote.remote is True
+    assert await remote.node_address() == "10.0.0.5"
+    assert DockerRuntime().remote is False
+    assert await DockerRuntime("unix:///run/docker.sock").node_address() == "127.0.0.1"
+    assert await DockerRuntime("tcp://localhost:2375").node_address() == "127.0.0.1"
+    told = DockerRuntime("tcp://10.0.0.5:2376", address="192.0.2.7", remote=False)
+    assert (told.remote, await told.node_address()) == (False, "192.0.2.7")

@@ -46,6 +46,8 @@ def test_kubelet_cpu_conversions() -> None:
     assert cpu_shares(1) == 2
     assert cpu_shares(500) == 512
     assert cpu_shares(2000) == 2048
+    assert cpu_shares(256_000) == 262_144  # Kubernetes' MaxShares
+    assert cpu_shares(1_000_000) == 262_144  # a request beyond it is capped, not wrapped
     assert cpu_weight(2) == 1
     assert cpu_weight(1024) == 39
     assert cpu_weight(262144) == 10000
@@ -126,6 +128,7 @@ def test_v2_no_limits_means_max(tmp_path: Path) -> None:
 
 def test_v2_oom_kill_counted_from_creation(tmp_path: Path) -> None:
     group, directory = v2_group(tmp_path)
+    assert group.oom_counter() == (str(directory / "memory.events"), 0)  # for the shim
     assert not group.oom_killed()
     (directory / "memory.events").write_text("oom 1\noom_kill 1\n")
     assert group.oom_killed()

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from orbit.errors import NotFound
 from orbit.runtimes import PortBinding, RuntimeFailure
+from orbit.runtimes._gpus import parse_nvidia_smi
 from orbit.runtimes._process import default_state_dir
 from orbit.runtimes._process_logs import LineSplitter, read_chunk, tail_start
 from orbit.runtimes._process_proc import (
     ProcStat,
     parse_meminfo_total,
-    parse_nvidia_smi,
     parse_stat,
     parse_vmrss,
 )
