@@ -2,6 +2,9 @@
 
 5,000 nodes; 10,000 and 50,000 pods; four workloads from scheduler_perf's suite:
 
+Every pod carries the two NoExecute tolerations (``not-ready``, ``unreachable``, 300 s)
+orbit's DefaultTolerationSeconds admission adds to each pod, as Kubernetes' does.
+
 - ``basic``: pods with cpu and memory requests (SchedulingBasic);
 - ``node-affinity``: pods requiring one of the nodes' zones (SchedulingNodeAffinity);
 - ``anti-affinity``: pods with required anti-affinity to their own group, topologyKey
@@ -37,6 +40,7 @@ from typing import Any
 import anyio
 
 import orbit
+from orbit.controllers import DEFAULT_TOLERATION_SECONDS, with_default_tolerations
 from orbit.api import (
     Affinity,
     Container,
@@ -132,7 +136,12 @@ def make_pod(index: int, case: str) -> Pod:
         metadata=ObjectMeta(
             name=f"pod-{index:06d}", namespace="default", labels={"group": f"g{index % GROUPS}"}
         ),
-        spec=PodSpec(containers=_containers(case), affinity=_affinity(index, case)),
+        spec=PodSpec(
+            containers=_containers(case),
+            affinity=_affinity(index, case),
+            # What orbit's DefaultTolerationSeconds admission gives every pod.
+            tolerations=with_default_tolerations((), DEFAULT_TOLERATION_SECONDS),
+        ),
     )
 
 

@@ -59,6 +59,10 @@ class TaintToleration:
 
     def __init__(self) -> None:
         self._untolerating: tuple[NodeIndex, FilterAllResult] | None = None
+        # Results by toleration list for the current node index: every pod of a
+        # cluster carries the same DefaultTolerationSeconds pair, so the masks repeat.
+        self._by_tolerations: tuple[NodeIndex | None, dict[tuple[Toleration, ...], FilterAllResult]]
+        self._by_tolerations = (None, {})
 
     @classmethod
     def new(cls, args: object, handle: object) -> TaintToleration:
@@ -84,18 +88,15 @@ class TaintToleration:
                 )
                 cached = self._untolerating = (index, result)
             return cached[1]
-        first = [_untolerated(taints, tolerations) for taints in groups.taints]
-        # slot 0 stands for "no taint"; group g is slot g + 1
-        passes = np.asarray([True, *(taint is None for taint in first)], dtype=np.bool_)
-        slots = groups.codes.astype(np.int64) + 1
-        mask = passes[slots]
-
-        def reason(group: int) -> Status:
-            taint = first[group]
-            assert taint is not None
-            return _reason(taint)
-
-        return FilterAllResult(mask=mask, reason=reason, codes=lambda: slots - 1)
+        index_seen, results = self._by_tolerations
+        if index_seen is not index:
+            results = {}
+            self._by_tolerations = (index, results)
+        key = tuple(tolerations)
+        found = results.get(key)
+        if found is None:
+            found = results[key] = _filter_all_tolerating(groups, key, index.none_tainted)
+        return found
 
     def pre_score(
         self, state: CycleState, pod: Pod, snapshot: Snapshot, candidates: npt.NDArray[np.intp]
@@ -131,6 +132,26 @@ class TaintToleration:
         self, state: CycleState, pod: Pod, scores: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:
         return default_normalize(scores, reverse=True)
+
+
+def _filter_all_tolerating(
+    groups: TaintGroups, tolerations: tuple[Toleration, ...], none_tainted: bool
+) -> FilterAllResult:
+    """filter_all for a pod with tolerations: one check per distinct taint list."""
+    first = [_untolerated(taints, tolerations) for taints in groups.taints]
+    # slot 0 stands for "no taint"; group g is slot g + 1
+    passes = np.asarray([True, *(taint is None for taint in first)], dtype=np.bool_)
+    slots = groups.codes.astype(np.int64) + 1
+    mask = passes[slots]
+
+    def reason(group: int) -> Status:
+        taint = first[group]
+        assert taint is not None
+        return _reason(taint)
+
+    return FilterAllResult(
+        mask=mask, reason=reason, codes=lambda: slots - 1, everywhere=none_tainted
+    )
 
 
 def _prefer_no_schedule(tolerations: Sequence[Toleration]) -> tuple[Toleration, ...]:
