@@ -35,7 +35,6 @@ import asyncio
 import os
 import platform
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -94,12 +93,24 @@ async def wait_pod(cluster: orbit.Cluster, selector: str, check: Callable[[Pod],
     raise AssertionError("unreachable")
 
 
-def kill_container(runtime: str, pod: Pod, marker: str) -> None:
-    """Kill the pod's container from outside orbit."""
+async def kill_container(runtime: str, pod: Pod, marker: str) -> None:
+    """Kill the pod's container from outside orbit: ``docker kill``, or SIGKILL to the
+    process whose argv carries ``marker`` (waiting a moment for it to exist: a
+    process container is Running from its fork, before its command is exec'd)."""
     if runtime == "docker":
         container_id = pod.status.container_statuses[0].container_id.split("://", 1)[-1]
-        subprocess.run(["docker", "kill", container_id], check=True, capture_output=True)
+        await anyio.run_process(["docker", "kill", container_id])
         return
+    with anyio.fail_after(5):
+        while True:
+            pid = _find_process(marker)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                return
+            await anyio.sleep(0.01)
+
+
+def _find_process(marker: str) -> int | None:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -107,10 +118,17 @@ def kill_container(runtime: str, pod: Pod, marker: str) -> None:
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0] == b"sh" and marker.encode() in argv:
-            os.kill(int(entry), signal.SIGKILL)
-            return
-    raise RuntimeError(f"no process with marker {marker}")
+        if argv and os.path.basename(argv[0]) == b"sh" and marker.encode() in argv:
+            return int(entry)
+    return None
+
+
+async def _exists(runtime: str, marker: str) -> None:
+    """Wait until the process container's command runs (a no-op for Docker)."""
+    if runtime == "process":
+        with anyio.fail_after(5):
+            while _find_process(marker) is None:  # noqa: ASYNC110 - /proc cannot be awaited
+                await anyio.sleep(0.01)
 
 
 def _restarted_beyond(restarts: int) -> Callable[[Pod], bool]:
@@ -131,8 +149,9 @@ async def self_heal(cluster: orbit.Cluster, runtime: str, trials: int) -> list[R
         await cluster.rollout_status(f"deployment/{name}", timeout_s=120)
         pod = await wait_pod(cluster, f"app={name}", is_ready)
         restarts = pod.status.container_statuses[0].restart_count
+        await _exists(runtime, marker)
         began = time.perf_counter()
-        kill_container(runtime, pod, marker)
+        await kill_container(runtime, pod, marker)
         await wait_pod(cluster, f"app={name}", _restarted_beyond(restarts))
         kill_samples.append(time.perf_counter() - began)
         victim = pod.metadata.name

@@ -14,7 +14,6 @@ import orbit
 from orbit.api import ConfigMap, Node, ObjectMeta, Pod
 from orbit.clock import current_clock
 from orbit.controllers._disruption import DisruptionController
-from orbit.controllers._drain import drain
 from orbit.controllers._podgc import PodGCController
 from orbit.controllers._taint_eviction import TaintEvictionController
 from orbit.node import Node as NodeConfig
@@ -209,7 +208,10 @@ async def test_pods_of_a_deleted_node_are_collected_and_replaced() -> None:
         runtimes[2].fail_node()
         await anyio.sleep(5)
         began = now()
-        cluster.store.delete(Node, "n2")  # what remove_node does after stopping the agent
+        await cluster.remove_node("n2")
+        assert "n2" not in cluster.agents
+        with pytest.raises(orbit.NotFound):
+            await cluster.get("node", "n2")
         last = await cluster.wait_for("pod", "stray", "deleted", timeout_s=600)
         assert last is None
         assert now() - began == 40  # PodGC's quarantine
@@ -269,7 +271,7 @@ async def test_a_drain_respects_the_disruption_budget() -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(replace_and_watch)
             began = now()
-            drained = await drain(cluster.store, cluster.clock, "n0", timeout_s=600)
+            drained = await cluster.drain("n0", timeout_s=600)
             group.cancel_scope.cancel()
         assert sorted(p.metadata.name for p in drained) == ["web-0", "web-1", "web-2"]
         times = sorted(evicted_at[f"web-{i}"] for i in range(3))
@@ -305,7 +307,7 @@ async def test_a_drain_the_budget_never_allows_times_out_and_leaves_the_node_cor
         await cluster.wait_for("pod", "db-0", "Ready", timeout_s=60)
         began = now()
         with pytest.raises(TimeoutError) as timed_out:
-            await drain(cluster.store, cluster.clock, "n0", timeout_s=120)
+            await cluster.drain("n0", timeout_s=120)
         assert now() - began == 120
         assert str(timed_out.value) == (
             'error when evicting pods/"db-0" -n "default": global timeout reached: 120s'
@@ -320,11 +322,35 @@ async def test_a_drain_refuses_pods_without_a_controller_unless_forced() -> None
         await cluster.apply(pod("loner", node="n0"))
         await cluster.wait_for("pod", "loner", "Running", timeout_s=60)
         with pytest.raises(orbit.OrbitError) as refused:
-            await drain(cluster.store, cluster.clock, "n0", timeout_s=60)
+            await cluster.drain("n0", timeout_s=60)
         assert str(refused.value) == (
             "cannot delete Pods declare no controller (use --force to override): default/loner"
         )
         assert (await cluster.get("pod", "loner")).metadata.deletion_timestamp is None
-        drained = await drain(cluster.store, cluster.clock, "n0", timeout_s=60, force=True)
+        drained = await cluster.drain("n0", timeout_s=60, force=True)
         assert [p.metadata.name for p in drained] == ["loner"]
         assert await cluster.list("pods") == []
+
+
+async def test_a_cordoned_node_gets_no_new_pods_until_uncordoned() -> None:
+    async with cluster_of([SimRuntime() for _ in range(2)]) as cluster:
+        cordoned = await cluster.cordon("n0")
+        assert cordoned.spec.unschedulable
+        await cluster.wait_for(
+            "node",
+            "n0",
+            lambda n: any(t.key == "node.kubernetes.io/unschedulable" for t in n.spec.taints),
+            timeout_s=60,
+        )
+        await cluster.apply([pod(f"p{i}") for i in range(6)])
+        for i in range(6):
+            placed = await cluster.wait_for("pod", f"p{i}", "Running", timeout_s=60)
+            assert placed.spec.node_name == "n1"
+        await cluster.uncordon("n0")
+        await cluster.wait_for("node", "n0", lambda n: not n.spec.taints, timeout_s=60)
+        await cluster.apply([pod(f"q{i}") for i in range(6)])
+        nodes = set()
+        for i in range(6):
+            placed = await cluster.wait_for("pod", f"q{i}", "Running", timeout_s=60)
+            nodes.add(placed.spec.node_name)
+        assert "n0" in nodes  # the emptier node is preferred again

@@ -28,6 +28,7 @@ Kubernetes would have admitted it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -64,17 +65,26 @@ def with_default_tolerations(
     """``tolerations`` plus NoExecute tolerations of ``not-ready`` and ``unreachable``
     for ``seconds``, each unless one already covers it (a toleration with that key or
     none, and the NoExecute effect or none) — the ``DefaultTolerationSeconds``
-    admission plugin."""
+    admission plugin. The added tolerations are shared objects (they are immutable):
+    a hundred thousand pods do not carry two hundred thousand copies."""
+    defaults = _defaults(seconds)
+    if not tolerations:
+        return defaults
     added = list(tolerations)
-    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+    for default in defaults:
+        key = default.key
         covered = any(t.key in (key, "") and t.effect in ("NoExecute", "") for t in tolerations)
         if not covered:
-            added.append(
-                Toleration(
-                    key=key, operator="Exists", effect="NoExecute", toleration_seconds=seconds
-                )
-            )
+            added.append(default)
     return tuple(added)
+
+
+@functools.lru_cache(maxsize=16)
+def _defaults(seconds: int) -> tuple[Toleration, ...]:
+    return tuple(
+        Toleration(key=key, operator="Exists", effect="NoExecute", toleration_seconds=seconds)
+        for key in (NOT_READY_TAINT, UNREACHABLE_TAINT)
+    )
 
 
 class DefaultTolerationSeconds:

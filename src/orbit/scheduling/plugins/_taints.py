@@ -77,7 +77,9 @@ class TaintToleration:
         index = snapshot.node_index
         groups = index.hard_taints
         tolerations = pod.spec.tolerations
-        if not tolerations:  # the common case: one result per node set
+        # The common cases: no tolerations, or no taint anywhere to tolerate (every
+        # pod carries DefaultTolerationSeconds' pair): one result per node set.
+        if not tolerations or index.none_tainted:
             cached = self._untolerating
             if cached is None or cached[0] is not index:
                 result = FilterAllResult(
@@ -181,7 +183,8 @@ class NodeUnschedulable:
 
     def filter_all(self, state: CycleState, pod: Pod, snapshot: Snapshot) -> FilterAllResult:
         index = snapshot.node_index
-        tolerates = tolerated(pod.spec.tolerations, UNSCHEDULABLE_TAINT)
+        # No node cordoned: every pod passes, tolerations or not (and none checked).
+        tolerates = index.none_cordoned or tolerated(pod.spec.tolerations, UNSCHEDULABLE_TAINT)
         cached = self._results.get(tolerates)
         if cached is None or cached[0] is not index:
             mask = np.ones(len(index.schedulable), np.bool_) if tolerates else index.schedulable
