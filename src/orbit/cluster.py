@@ -553,19 +553,26 @@ class Cluster:
         namespace = meta.namespace
         if info.namespaced:
             namespace = namespace or "default"
-            if namespace not in new_namespaces and not self._namespace_active(namespace):
+            state = "active" if namespace in new_namespaces else self._namespace_state(namespace)
+            if state == "missing":
                 message = f'Not found: namespace "{namespace}" does not exist'
+                issues.append(Issue("metadata.namespace", message))
+            elif state == "terminating":
+                message = (
+                    f"Forbidden: unable to create new content in namespace {namespace} "
+                    "because it is being terminated"
+                )
                 issues.append(Issue("metadata.namespace", message))
         elif namespace:
             issues.append(Issue("metadata.namespace", f"Forbidden: {info.kind} is not namespaced"))
         return attrs.evolve(obj, metadata=attrs.evolve(meta, namespace=namespace)), issues
 
-    def _namespace_active(self, name: str) -> bool:
+    def _namespace_state(self, name: str) -> Literal["active", "terminating", "missing"]:
         try:
             namespace = self.store.get(Namespace, name)
         except NotFound:
-            return False
-        return namespace.metadata.deletion_timestamp is None
+            return "missing"
+        return "active" if namespace.metadata.deletion_timestamp is None else "terminating"
 
     def _merge(self, obj: Any, warnings: Sequence[str], issues: list[Issue]) -> _Plan | None:
         """What ``obj`` becomes: itself when new, else the three-way merge with the live

@@ -39,7 +39,7 @@ from orbit.controllers._gc import GarbageCollector
 from orbit.controllers._gc_plan import FOREGROUND_FINALIZER
 from orbit.controllers._namespace import NamespaceController
 from orbit.controllers._pods import owner_reference
-from orbit.errors import NotFound, ValidationError
+from orbit.errors import Forbidden, NotFound, ValidationError
 
 pytestmark = pytest.mark.anyio
 
@@ -383,8 +383,18 @@ async def test_deleting_a_namespace_removes_everything_in_it_then_the_namespace(
             "metadata": {"name": "newcomer", "namespace": "team-a"},
             "spec": {"containers": [{"name": "app", "image": "sim"}]},
         }
-        with pytest.raises(ValidationError, match="team-a"):
+        with pytest.raises(
+            ValidationError, match="namespace team-a because it is being terminated"
+        ):
             await cluster.apply(pod)
+        # A controller's create is refused too (NamespaceLifecycle admission).
+        late = ConfigMap(metadata=ObjectMeta(name="late", namespace="team-a"))
+        with pytest.raises(
+            Forbidden,
+            match='configmaps "late" is forbidden: unable to create new content in '
+            "namespace team-a because it is being terminated",
+        ):
+            cluster.store.create(late)
         await anyio.sleep(1)
         for running_pod in (*pods, loner):
             stopping = present(cluster, running_pod)

@@ -1,5 +1,6 @@
 """Admission: what every create and update passes before the store writes it, as in
-Kubernetes' API server. LimitRange defaults and bounds (``LimitRanger``), then
+Kubernetes' API server. Nothing new in a terminating namespace
+(``NamespaceLifecycle``), LimitRange defaults and bounds (``LimitRanger``), then
 ResourceQuota (``ResourceQuotaAdmission``), run by the store's admission chain
 (:mod:`orbit.store._admission`); the usage arithmetic is shared with the quota
 controller.
@@ -11,6 +12,8 @@ from ._limitrange import LIMIT_RANGER_ANNOTATION as LIMIT_RANGER_ANNOTATION
 from ._limitrange import LimitRanger as LimitRanger
 from ._limitrange import apply_defaults as apply_defaults
 from ._limitrange import limit_violations as limit_violations
+from ._namespace_lifecycle import NAMESPACE_FINALIZER as NAMESPACE_FINALIZER
+from ._namespace_lifecycle import NamespaceLifecycle as NamespaceLifecycle
 from ._quota import IGNORED_KINDS as IGNORED_KINDS
 from ._quota import Evaluator as Evaluator
 from ._quota import calculate_usage as calculate_usage
@@ -32,6 +35,8 @@ __all__ = [
     "IGNORED_KINDS",
     "LIMIT_RANGER_ANNOTATION",
     "LimitRanger",
+    "NAMESPACE_FINALIZER",
+    "NamespaceLifecycle",
     "QuotaDecision",
     "ResourceQuotaAdmission",
     "apply_defaults",

@@ -15,7 +15,7 @@ import attrs
 
 from orbit.api import Event, EventSource, ObjectMeta, ObjectReference, kind_info
 from orbit.clock import Clock, to_datetime
-from orbit.errors import AlreadyExists, NotFound
+from orbit.errors import AlreadyExists, Forbidden, NotFound
 
 from ._protocol import Store
 
@@ -95,6 +95,10 @@ class EventRecorder:
                 )
             except AlreadyExists:
                 continue
+            except Forbidden:
+                # Refused by admission (its namespace is being deleted): dropped, as
+                # client-go's recorder drops an event the server rejects.
+                return event
             break
         self._seen[key] = (namespace, name)
         return created
