@@ -40,7 +40,6 @@ from typing import Any
 import anyio
 
 import orbit
-from orbit.controllers import DEFAULT_TOLERATION_SECONDS, with_default_tolerations
 from orbit.api import (
     Affinity,
     Container,
@@ -60,6 +59,7 @@ from orbit.api import (
     Quantity,
     ResourceRequirements,
 )
+from orbit.controllers import DEFAULT_TOLERATION_SECONDS, with_default_tolerations
 from orbit.scheduling import Frameworks, Snapshot
 
 RESULTS = Path(__file__).parent / "results" / "throughput.json"
