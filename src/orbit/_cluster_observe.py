@@ -14,11 +14,11 @@ from typing import Any, Literal, overload
 
 import anyio
 
-from orbit.api import Event, Pod
+from orbit.api import Event, Pod, resolve_kind
 from orbit.errors import OrbitError, ResourceExpired
 from orbit.store import Watch
 
-from ._cluster_parts import ClusterParts, resolve_kind
+from ._cluster_parts import ClusterParts
 from ._wait import Condition, compile_condition, describe
 
 __all__ = ["ObserveMixin"]

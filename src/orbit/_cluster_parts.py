@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orbit.api import KindInfo, kind_info, lookup_kind
-from orbit.errors import UnsupportedKind
+from orbit.api import resolve_kind
 
 if TYPE_CHECKING:  # the state's types, for its annotations only
     import builtins
@@ -25,18 +24,6 @@ if TYPE_CHECKING:  # the state's types, for its annotations only
     from orbit.store import Leases, Store
 
 __all__ = ["ClusterParts", "resolve_kind"]
-
-
-def resolve_kind(kind: str | type[Any] | KindInfo) -> KindInfo:
-    """A KindInfo for a kind given as kubectl would name it, or as a class."""
-    if isinstance(kind, KindInfo):
-        return kind
-    if isinstance(kind, type):
-        return kind_info(kind)
-    info = lookup_kind(kind)
-    if info is None:
-        raise UnsupportedKind(f'orbit has no kind "{kind}"')
-    return info
 
 
 class ClusterParts:

@@ -39,7 +39,7 @@ from typing import Any, Self
 import anyio
 import anyio.abc
 
-from orbit.api import Namespace, ObjectMeta, decode_documents, read_documents
+from orbit.api import Namespace, ObjectMeta, decode_documents, read_documents, resolve_kind
 from orbit.clock import Clock, current_clock
 from orbit.controllers import (
     ControllerLoop,
@@ -73,7 +73,6 @@ from ._cluster_apply import (
     plan_objects,
 )
 from ._cluster_nodes import NodesMixin
-from ._cluster_parts import resolve_kind
 from ._cluster_setup import (
     admission_chain,
     default_controllers,

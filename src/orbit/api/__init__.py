@@ -119,6 +119,7 @@ from ._meta import all_kinds as all_kinds
 from ._meta import kind_info as kind_info
 from ._meta import lookup_kind as lookup_kind
 from ._meta import register_kind as register_kind
+from ._meta import resolve_kind as resolve_kind
 from ._names import DNS1035_LABEL_MAX_LENGTH as DNS1035_LABEL_MAX_LENGTH
 from ._names import DNS1123_LABEL_MAX_LENGTH as DNS1123_LABEL_MAX_LENGTH
 from ._names import DNS1123_SUBDOMAIN_MAX_LENGTH as DNS1123_SUBDOMAIN_MAX_LENGTH
@@ -428,6 +429,7 @@ __all__ = [
     "read_documents",
     "regex_error",
     "register_kind",
+    "resolve_kind",
     "selector_from_label_selector",
     "three_way_merge",
     "validate",

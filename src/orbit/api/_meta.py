@@ -25,6 +25,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
+from orbit.errors import UnsupportedKind
+
 __all__ = [
     "EMPTY_MAP",
     "ApiObject",
@@ -36,6 +38,7 @@ __all__ = [
     "kind_info",
     "lookup_kind",
     "register_kind",
+    "resolve_kind",
 ]
 
 EMPTY_MAP: Mapping[str, Any] = MappingProxyType({})
@@ -182,6 +185,25 @@ def kind_info(obj_or_cls: object) -> KindInfo:
     """Type information for an API object or class (``KeyError`` if not a kind)."""
     cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
     return _BY_CLASS[cls]
+
+
+def resolve_kind(ref: object) -> KindInfo:
+    """The kind ``ref`` names: a KindInfo, an API class or any name kubectl accepts
+    ("Deployment", "deploy", "deployments.apps"); ``UnsupportedKind`` when orbit has
+    none. Every layer that takes a kind from a caller resolves it here."""
+    info: KindInfo | None
+    if isinstance(ref, KindInfo):
+        info = ref
+    elif isinstance(ref, str):
+        info = lookup_kind(ref)
+    else:
+        try:
+            info = kind_info(ref)
+        except KeyError:
+            info = None
+    if info is None:
+        raise UnsupportedKind(f'orbit has no kind "{getattr(ref, "__name__", ref)}"')
+    return info
 
 
 def kind_for(api_version: str, kind: str) -> KindInfo | None:

@@ -30,8 +30,9 @@ from typing import Any
 
 import attrs
 
-from orbit.api import KindInfo, Namespace, Pod, kind_info, lookup_kind
-from orbit.errors import Forbidden, UnsupportedKind
+from orbit.admission import NAMESPACE_FINALIZER
+from orbit.api import KindInfo, Namespace, Pod, resolve_kind
+from orbit.errors import Forbidden
 from orbit.store import Store
 
 from ._gc_plan import (
@@ -47,32 +48,13 @@ __all__ = [
     "NAMESPACE_FINALIZER",
     "NAMESPACE_HOLD_FINALIZER",
     "delete_object",
-    "resolve_kind",
 ]
 
-NAMESPACE_FINALIZER = "kubernetes"
-"""The namespace controller's token in a Namespace's ``spec.finalizers``."""
 NAMESPACE_HOLD_FINALIZER = "orbit.dev/namespace-spec-finalizers"
 """Holds a terminating Namespace in the store while its ``spec.finalizers`` are not
 empty (the API server's rule, which the store does not know)."""
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 """Namespaces the NamespaceLifecycle admission plugin refuses to delete."""
-
-
-def resolve_kind(kind: KindInfo | type[Any] | str) -> KindInfo:
-    """A KindInfo for a kind given as a KindInfo, an API class or any name kubectl
-    accepts; ``UnsupportedKind`` when orbit has none."""
-    if isinstance(kind, KindInfo):
-        return kind
-    if isinstance(kind, type):
-        try:
-            return kind_info(kind)
-        except KeyError:
-            raise UnsupportedKind(f"orbit has no kind {kind.__name__!r}") from None
-    info = lookup_kind(kind)
-    if info is None:
-        raise UnsupportedKind(f'orbit has no kind "{kind}"')
-    return info
 
 
 def delete_object(

@@ -48,13 +48,13 @@ from typing import Any
 
 import attrs
 
-from orbit.api import KindInfo, OwnerReference, all_kinds, lookup_kind
+from orbit.api import KindInfo, OwnerReference, all_kinds, lookup_kind, resolve_kind
 from orbit.clock import Clock
 from orbit.errors import NotFound
 from orbit.store import OWNER_UID_FIELD, EventRecorder, EventType, KindRef, Store
 
 from ._base import BaseController
-from ._deletion import delete_object, resolve_kind
+from ._deletion import delete_object
 from ._gc_plan import (
     FOREGROUND_FINALIZER,
     ORPHAN_FINALIZER,

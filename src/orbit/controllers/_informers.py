@@ -24,28 +24,16 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from orbit.api import KindInfo, kind_info, lookup_kind
-from orbit.errors import ResourceExpired, UnsupportedKind
+from orbit.api import KindInfo, resolve_kind
+from orbit.errors import ResourceExpired
 from orbit.store import EventType, KindRef, Store
 
-__all__ = ["Handler", "Informers", "kind_of"]
+__all__ = ["Handler", "Informers"]
 
 _log = logging.getLogger("orbit.controllers")
 
 Handler = Callable[[EventType, Any], None]
 """Called with each event of a kind; must not block (it runs inside the watch task)."""
-
-
-def kind_of(ref: KindRef) -> KindInfo:
-    """The KindInfo a kind reference names."""
-    if isinstance(ref, KindInfo):
-        return ref
-    if isinstance(ref, type):
-        return kind_info(ref)
-    info = lookup_kind(ref)
-    if info is None:
-        raise UnsupportedKind(f'orbit has no kind "{ref}"')
-    return info
 
 
 class Informers:
@@ -70,7 +58,7 @@ class Informers:
         """Hand ``handler`` every object of ``kind`` now, then every later event."""
         if self._group is None:
             raise RuntimeError("Informers.subscribe before Informers.run started")
-        info = kind_of(kind)
+        info = resolve_kind(kind)
         listed = self.store.list(info)
         for obj in listed.items:
             handler("ADDED", obj)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from orbit.api import KindInfo, kind_info, lookup_kind
-from orbit.errors import AlreadyExists, UnsupportedKind, ValidationError
+from orbit.api import KindInfo, resolve_kind
+from orbit.errors import AlreadyExists, ValidationError
 
 from ._index import Key
 
@@ -29,24 +29,6 @@ NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 _MAX_GENERATED_PREFIX = 58  # 63 - 5 random characters
 _GENERATE_ATTEMPTS = 8  # Kubernetes retries a colliding generated name a few times
-
-
-def resolve_kind(ref: Any) -> KindInfo:
-    """The kind ``ref`` names: a KindInfo, an API class or any name kubectl accepts;
-    ``UnsupportedKind`` when orbit has none."""
-    info: KindInfo | None
-    if isinstance(ref, KindInfo):
-        info = ref
-    elif isinstance(ref, str):
-        info = lookup_kind(ref)
-    else:
-        try:
-            info = kind_info(ref)
-        except KeyError:
-            info = None
-    if info is None:
-        raise UnsupportedKind(f"orbit has no kind {getattr(ref, '__name__', ref)!r}")
-    return info
 
 
 def subject(info: KindInfo, meta: Any) -> str:
