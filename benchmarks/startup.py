@@ -34,7 +34,7 @@ engine on this machine) and ProcessRuntime:
    file in an emptyDir tells the second instance to keep running instead). The time is
    from the first container's termination, the runtime's own ``finishedAt`` of it
    (``runtime.inspect`` of the container the pod's ``lastState`` names: the engine's
-   record for Docker, the moment orbit reaped the process for ProcessRuntime), to the
+   record for Docker, the moment its shim reaped it for ProcessRuntime), to the
    pod seen Running again with ``restartCount`` 1. The kubelet's first restart is
    immediate (CrashLoopBackOff starts at the second), so this is pure reaction time.
 4. **virtual-time speed**: ``benchmarks/simulation.py``'s simulated day (``--sim-nodes``
