@@ -19,6 +19,7 @@ from orbit.controllers import (
     DefaultTolerationSeconds,
     DeploymentController,
     DisruptionController,
+    EndpointsController,
     GarbageCollector,
     JobController,
     NamespaceController,
@@ -71,6 +72,7 @@ def default_controllers(
         ),
         PodGCController(store, clock, terminated_pod_threshold=terminated_pod_gc_threshold),
         DisruptionController(store, clock),
+        EndpointsController(store, clock),
     ]
 
 

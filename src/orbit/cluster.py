@@ -73,6 +73,7 @@ from ._cluster_apply import (
     plan_objects,
 )
 from ._cluster_nodes import NodesMixin
+from ._cluster_services import ServicesMixin
 from ._cluster_setup import (
     admission_chain,
     default_controllers,
@@ -91,7 +92,7 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 _FINISHED = ("Succeeded", "Failed")
 
 
-class Cluster(NodesMixin, WorkloadsMixin):
+class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
     """An orbit cluster: the store, the control loops and the verbs to drive them.
 
     Use it as an async context manager::

@@ -10,6 +10,7 @@ from ._drain import cordon as cordon
 from ._drain import drain as drain
 from ._drain import drain_plan as drain_plan
 from ._drain import uncordon as uncordon
+from ._endpoints import EndpointsController as EndpointsController
 from ._eviction import evict as evict
 from ._gc import GarbageCollector as GarbageCollector
 from ._gc_plan import PropagationPolicy as PropagationPolicy
@@ -47,6 +48,7 @@ __all__ = [
     "DeploymentController",
     "DisruptionController",
     "DrainPlan",
+    "EndpointsController",
     "GANG_ANNOTATION",
     "GANG_MIN_ANNOTATION",
     "GarbageCollector",

@@ -5,8 +5,9 @@ containers; the node agent feeds it the latest Pod from the shared pod watch and
 reconciles whenever something changes (the pod, a container's exit, a probe result, a
 backoff deadline)::
 
-    sync:  removed? ─► stop containers, remove them ─────────────────────► done
-           deleting? ─► stop with the grace ─► final status ─► delete (grace 0) ─► done
+    sync:  removed? ─► out of endpoints ─► stop containers, remove them ──► done
+           deleting? ─► out of endpoints ─► stop with the grace ─► final status
+                        ─► delete (grace 0) ─► done
            past activeDeadlineSeconds? ─► stop all, Failed / DeadlineExceeded
            probe said kill? ─► stop (Killing), restart per restartPolicy
            exited? ─► crash streak, backoff (CrashLoopBackOff)
@@ -37,6 +38,7 @@ from orbit.errors import Conflict, NotFound
 from orbit.runtimes import RESTART_COUNT_LABEL, ContainerReport, RuntimeFailure
 
 from ._backoff import go_duration
+from ._endpoints_wait import ENDPOINTS_WAIT_S, wait_unlisted
 from ._lifecycle import TERMINAL_PHASES, merge_conditions, pod_conditions, pod_phase, qos_class
 from ._podports import PodPorts
 from ._probes import ProbeKind, run_probes
@@ -169,11 +171,15 @@ class PodWorker:
     async def _sync(self) -> bool:
         pod = self.pod
         if self.removed:
-            await self._stop_all(self._grace(pod, removed=True), announce=False)
+            grace = self._grace(pod, removed=True)
+            await self._leave_endpoints(grace)
+            await self._stop_all(grace, announce=False)
             await self._cleanup()
             return True
         if pod.metadata.deletion_timestamp is not None:
-            await self._stop_all(self._grace(pod), announce=True)
+            grace = self._grace(pod)
+            await self._leave_endpoints(grace)
+            await self._stop_all(grace, announce=True)
             self._finish_status()
             self._delete_pod()
             await self._cleanup()
@@ -404,6 +410,19 @@ class PodWorker:
             report = await self.agent.stop_container(record.id, grace)
             if report is not None:
                 record.report = report
+
+    async def _leave_endpoints(self, grace_s: float) -> None:
+        """A deleted pod leaves every Endpoints before its containers get SIGTERM
+        (:mod:`._endpoints_wait`); bounded by the pod's grace and ENDPOINTS_WAIT_S."""
+        if not any(r.running and r.id for r in self.records.values()):
+            return
+        limit = min(ENDPOINTS_WAIT_S, grace_s)
+        if not await wait_unlisted(self.agent.store, self.pod, limit):
+            _log.info(
+                "pod %s: still listed in endpoints after %.3gs; stopping it anyway",
+                self._key(),
+                limit,
+            )
 
     async def _stop_all(self, grace_s: float, *, announce: bool) -> None:
         running = [r for r in self.records.values() if r.running and r.id]
