@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the state's types, for its annotations only
 
     from orbit import node
     from orbit.clock import Clock
-    from orbit.store import Leases, Store
+    from orbit.net import ServiceProxy
+from orbit.store import Leases, Store
 
 __all__ = ["ClusterParts", "resolve_kind"]
 
@@ -41,6 +42,7 @@ class ClusterParts:
     agents: dict[str, node.NodeAgent]
     _pods: node.PodDispatcher
     _host_ports: node.SocketPorts
+    proxy: ServiceProxy | None
     _sim_ports: node.CountingPorts
     _nodes: builtins.list[node.Node]
     _task_group: anyio.abc.TaskGroup | None

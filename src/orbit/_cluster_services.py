@@ -1,5 +1,5 @@
-"""The Cluster's verbs for finding a Service's pods in-process: ``endpoints`` and
-``watch_endpoints``.
+"""The Cluster's Service verbs: ``service_url`` (where the service proxy listens) and,
+for finding a Service's pods in-process, ``endpoints`` and ``watch_endpoints``.
 
 Embedding code that routes requests itself (a client pool, a work dispatcher) needs
 what the service proxy uses, without the proxy: where each of a Service's pods is
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 import attrs
 
 from orbit.api import Endpoints
-from orbit.errors import ResourceExpired
+from orbit.errors import OrbitError, ResourceExpired
 from orbit.store import Store
 
 from ._cluster_parts import ClusterParts
@@ -105,7 +105,27 @@ async def _follow(store: Store, name: str, namespace: str) -> AsyncIterator[list
 
 
 class ServicesMixin(ClusterParts):
-    """The discovery verbs of :class:`orbit.Cluster`."""
+    """The Service verbs of :class:`orbit.Cluster`: where the proxy serves a Service,
+    and its endpoints for routing in-process."""
+
+    async def service_url(
+        self,
+        name: str,
+        port_name: str | None = None,
+        *,
+        namespace: str = "default",
+        timeout_s: float = 10.0,
+    ) -> str:
+        """``http://127.0.0.1:<port>`` where orbit's service proxy serves a Service port
+        (``port_name`` may be left out for a Service with one port; ``https`` when the
+        port's name or appProtocol says so). Waits up to ``timeout_s`` for a Service
+        applied a moment ago to be listening."""
+        if self.proxy is None:
+            raise OrbitError(
+                "this cluster runs no service proxy (service_proxy=False, or the simulator)"
+            )
+        await self.proxy.wait_address(namespace, name, port_name, timeout_s=timeout_s)
+        return self.proxy.url(namespace, name, port_name)
 
     async def endpoints(self, service: str, namespace: str = "default") -> builtins.list[Endpoint]:
         """The addresses behind a Service now, ready or not (``Endpoint.ready``); empty

@@ -32,6 +32,7 @@ from orbit.controllers import (
 from orbit.store import AdmissionPlugin, Store
 
 __all__ = [
+    "in_simulation",
     "admission_chain",
     "default_controllers",
     "host_name",
@@ -103,6 +104,16 @@ def selected(defaults: Sequence[Reconciler], wanted: Iterable[str]) -> list[Reco
         if item.startswith("-"):
             chosen.discard(_controller_key(item[1:]))
     return [r for r in defaults if _controller_key(r.name) in chosen]
+
+
+def in_simulation() -> bool:
+    """Whether the running loop is orbit's simulation loop (duck-typed: it carries
+    ``orbit_clock``)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return getattr(loop, "orbit_clock", None) is not None
 
 
 def simulation_seed() -> int | None:

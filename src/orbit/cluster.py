@@ -52,6 +52,7 @@ from orbit.controllers import (
     store_aware_registry,
 )
 from orbit.errors import NotFound, ValidationError
+from orbit.net import ServiceProxy
 from orbit.node import (
     CountingPorts,
     Heartbeat,
@@ -78,6 +79,7 @@ from ._cluster_setup import (
     admission_chain,
     default_controllers,
     host_name,
+    in_simulation,
     new_cluster_id,
     selected,
     simulation_seed,
@@ -121,6 +123,7 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         terminated_pod_gc_threshold: int = 12500,
         stop_grace_s: float | None = None,
         controllers: Iterable[str] = ("*",),
+        service_proxy: bool = True,
     ) -> None:
         """Set up the store, the loops and the nodes (they start on ``async with``).
 
@@ -158,6 +161,9 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 leave one out (``["*", "-job"]``); names as in Kubernetes (``job``,
                 ``cronjob``, ``deployment``, ``replicaset``, ``garbagecollector``,
                 ``namespace``, ``resourcequota``) or orbit's (``job-controller``).
+            service_proxy: run orbit's service proxy (every Service port listens on
+                127.0.0.1; see ``service_url``). Never under the simulator, whose
+                pods have no real ports.
         """
         self.clock: Clock = clock or current_clock()
         if seed is None:
@@ -193,6 +199,13 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         self._task_group: anyio.abc.TaskGroup | None = None
         self.controller_loops: dict[str, ControllerLoop] = {}
         self.informers = Informers(self.store)
+        # The service proxy binds real loopback sockets: not under the simulator,
+        # whose pods have no real ports to forward to.
+        self.proxy: ServiceProxy | None = (
+            ServiceProxy(self.store, clock=self.clock, ports=self._host_ports)
+            if service_proxy
+            else None
+        )
         defaults = default_controllers(
             self.store,
             self.clock,
@@ -218,6 +231,10 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             else:
                 self.state_dir = tempfile.mkdtemp(prefix="orbit-")
             await self._task_group.start(self.informers.run)
+            if self.proxy is not None and in_simulation():
+                self.proxy = None
+            if self.proxy is not None:
+                await self._task_group.start(self.proxy.run)
             await self._task_group.start(self.scheduler.run)
             await self._task_group.start(self._pods.run)
             await self._task_group.start(self.node_lifecycle.run)

@@ -13,6 +13,7 @@ import orbit
 import orbit.admission
 import orbit.api
 import orbit.controllers
+import orbit.net
 import orbit.node
 import orbit.runtimes
 import orbit.scheduling
@@ -38,6 +39,7 @@ PACKAGES = [
     orbit.admission,
     orbit.api,
     orbit.controllers,
+    orbit.net,
     orbit.node,
     orbit.runtimes,
     orbit.scheduling,
