@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from orbit.api import Deployment, KindInfo, ReplicaSet, lookup_kind
+from orbit.api import Deployment, KindInfo, ReplicaSet, lookup_kind, resolve_kind
 from orbit.controllers._deployment_plan import ROLLBACK_REASON, ROLLED_BACK_FROM
 from orbit.controllers._deployment_util import (
     equal_ignoring_hash,
@@ -119,7 +119,7 @@ def set_image(store: Store, target: str, images: Mapping[str, str], namespace: s
         template = attrs.evolve(d.spec.template, spec=pod_spec)
         return attrs.evolve(d, spec=attrs.evolve(d.spec, template=template))
 
-    result: Deployment = _update(store, _info(Deployment), name, namespace, change)
+    result: Deployment = _update(store, resolve_kind(Deployment), name, namespace, change)
     return result
 
 
@@ -128,17 +128,11 @@ def set_paused(store: Store, target: str, paused: bool, namespace: str) -> Deplo
     name = _deployment(target)
     return _update(  # type: ignore[no-any-return]
         store,
-        _info(Deployment),
+        resolve_kind(Deployment),
         name,
         namespace,
         lambda d: attrs.evolve(d, spec=attrs.evolve(d.spec, paused=paused)),
     )
-
-
-def _info(cls: type[Any]) -> KindInfo:
-    info = lookup_kind(cls.kind)
-    assert info is not None
-    return info
 
 
 @attrs.frozen
@@ -206,7 +200,7 @@ def rollout_undo(
     template = without_hash(chosen.spec.template)
     return _update(  # type: ignore[no-any-return]
         store,
-        _info(Deployment),
+        resolve_kind(Deployment),
         name,
         namespace,
         lambda live: attrs.evolve(live, spec=attrs.evolve(live.spec, template=template)),

@@ -171,6 +171,8 @@ from ._policy import Condition as Condition
 from ._policy import PodDisruptionBudget as PodDisruptionBudget
 from ._policy import PodDisruptionBudgetSpec as PodDisruptionBudgetSpec
 from ._policy import PodDisruptionBudgetStatus as PodDisruptionBudgetStatus
+from ._ports import PORTS_ANNOTATION as PORTS_ANNOTATION
+from ._ports import parse_port_addresses as parse_port_addresses
 from ._quantity import CPU as CPU
 from ._quantity import EPHEMERAL_STORAGE as EPHEMERAL_STORAGE
 from ._quantity import GPU as GPU
@@ -338,6 +340,7 @@ __all__ = [
     "ObjectReference",
     "OwnerReference",
     "PODS",
+    "PORTS_ANNOTATION",
     "Pod",
     "PodAffinity",
     "PodAffinityTerm",
@@ -422,6 +425,7 @@ __all__ = [
     "max_len_error",
     "most_recent_missed",
     "parse_field_selector",
+    "parse_port_addresses",
     "parse_quantity",
     "parse_resource_list",
     "parse_selector",

@@ -29,13 +29,13 @@ plain functions over data:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from orbit.api import (
+    PORTS_ANNOTATION,
     EndpointAddress,
     EndpointPort,
     Endpoints,
@@ -46,19 +46,18 @@ from orbit.api import (
     Service,
     ServicePort,
     as_selector,
+    parse_port_addresses,
 )
 
 from ._pods import FINISHED_PHASES, is_ready
 
 __all__ = [
     "HEADLESS_LABEL",
-    "PORTS_ANNOTATION",
     "PodPart",
     "desired_endpoints",
     "endpoint_subsets",
     "manages",
     "merge_parts",
-    "parse_port_addresses",
     "pod_listed",
     "pod_part",
     "pod_subsets",
@@ -66,31 +65,8 @@ __all__ = [
     "target_port_key",
 ]
 
-PORTS_ANNOTATION = "orbit.dev/ports"
-"""Where the node agent publishes a pod's host ports (``orbit.node`` writes it; the
-controllers may not import the node layer, so the name is repeated here)."""
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 """Kubernetes' label on the Endpoints of a headless Service (``clusterIP: None``)."""
-
-
-def parse_port_addresses(text: str | None) -> dict[str, tuple[str, int]]:
-    """Port key -> (host, host port) from an ``orbit.dev/ports`` value; an IPv6 host
-    loses its brackets (``[::1]:80`` -> ``("::1", 80)``); junk entries are skipped."""
-    if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        return {}
-    found: dict[str, tuple[str, int]] = {}
-    if not isinstance(raw, dict):
-        return found
-    for key, where in raw.items():
-        host, _, port = str(where).rpartition(":")
-        host = host.removeprefix("[").removesuffix("]")
-        if host and port.isdigit():
-            found[str(key)] = (host, int(port))
-    return found
 
 
 def target_port_key(pod: Pod, port: ServicePort) -> str | None:
@@ -157,7 +133,13 @@ def pod_subsets(service: Service, pod: Pod) -> tuple[EndpointSubset, ...]:
         if service.spec.cluster_ip != "None" or not ip:
             return ()
         return (subset(_address(service, pod, ip), ()),)
-    allocated = parse_port_addresses(pod.metadata.annotations.get(PORTS_ANNOTATION))
+    allocated = {
+        key: where
+        for key, where in parse_port_addresses(
+            pod.metadata.annotations.get(PORTS_ANNOTATION)
+        ).items()
+        if where[0]  # an address with no host is no place to send traffic
+    }
     found = []
     for port in service.spec.ports:
         key = target_port_key(pod, port)

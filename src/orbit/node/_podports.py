@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from orbit.api import Pod
+from orbit.api import PORTS_ANNOTATION, Pod, parse_port_addresses
 from orbit.errors import Conflict, NotFound
 from orbit.runtimes import NetworkMode, PortBinding
 from orbit.store import Store
@@ -31,24 +31,10 @@ from ._ports import PortAllocator
 
 __all__ = ["PORTS_ANNOTATION", "PodPorts", "parse_ports_annotation"]
 
-PORTS_ANNOTATION = "orbit.dev/ports"
-
 
 def parse_ports_annotation(text: str | None) -> dict[str, int]:
     """Port key -> host port from an ``orbit.dev/ports`` value (junk is ignored)."""
-    if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        return {}
-    ports: dict[str, int] = {}
-    if isinstance(raw, dict):
-        for key, where in raw.items():
-            port = str(where).rpartition(":")[2]
-            if port.isdigit():
-                ports[str(key)] = int(port)
-    return ports
+    return {key: port for key, (_, port) in parse_port_addresses(text).items()}
 
 
 def _hostport(host: str, port: int) -> str:

@@ -28,13 +28,13 @@ from orbit.api import (
     Service,
     ServicePort,
     ServiceSpec,
+    parse_port_addresses,
 )
 from orbit.controllers._endpoints_plan import (
     HEADLESS_LABEL,
     desired_endpoints,
     endpoint_subsets,
     merge_parts,
-    parse_port_addresses,
     repack_subsets,
     target_port_key,
 )
