@@ -40,6 +40,7 @@ import anyio
 import anyio.abc
 
 from orbit.api import Namespace, ObjectMeta, decode_documents, read_documents, resolve_kind
+from orbit.autoscaling import ClusterMetrics, HPAController
 from orbit.clock import Clock, current_clock
 from orbit.controllers import (
     ControllerLoop,
@@ -52,6 +53,7 @@ from orbit.controllers import (
     store_aware_registry,
 )
 from orbit.errors import NotFound, ValidationError
+from orbit.metrics import OrbitMetrics
 from orbit.net import ServiceProxy
 from orbit.node import (
     CountingPorts,
@@ -62,6 +64,7 @@ from orbit.node import (
     RestartBackoff,
     host_ports,
 )
+from orbit.runtimes import Usage
 from orbit.scheduling import Frameworks, Profile, Registry
 from orbit.store import Leases, MemoryStore, Store
 
@@ -124,6 +127,10 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         stop_grace_s: float | None = None,
         controllers: Iterable[str] = ("*",),
         service_proxy: bool = True,
+        prometheus_url: str | None = None,
+        hpa_sync_period_s: float = 15.0,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
     ) -> None:
         """Set up the store, the loops and the nodes (they start on ``async with``).
 
@@ -164,6 +171,13 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             service_proxy: run orbit's service proxy (every Service port listens on
                 127.0.0.1; see ``service_url``). Never under the simulator, whose
                 pods have no real ports.
+            prometheus_url: the Prometheus server (``http://127.0.0.1:9090``) that
+                HorizontalPodAutoscalers' Object and External metrics query.
+            hpa_sync_period_s: how often every HPA is evaluated (Kubernetes' 15 s).
+            metrics_port: serve orbit's own metrics (``orbit_*``) on this port at
+                ``/metrics`` (0: any free port; see ``metrics_url``); ``None``: not
+                served (they are still kept, in ``cluster.metrics.registry``).
+            metrics_host: the address the metrics endpoint binds (loopback by default).
         """
         self.clock: Clock = clock or current_clock()
         if seed is None:
@@ -171,6 +185,9 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         self.store: Store = store or MemoryStore(clock=self.clock, seed=seed)
         if not self.store.admission:
             self.store.admission = admission_chain(default_toleration_seconds)
+        self.metrics = OrbitMetrics(self.store)
+        self._metrics_port = metrics_port
+        self._metrics_host = metrics_host
         self.scheduler = Scheduler(
             self.store,
             self.clock,
@@ -178,6 +195,7 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 scheduler_profiles,
                 registry=store_aware_registry(self.store, scheduler_registry),
                 seed=seed or 0,
+                instruments=[self.metrics.scheduling_instrument],
             ),
         )
         self.cluster_id = cluster_id or new_cluster_id(seed)
@@ -212,6 +230,14 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             default_toleration_seconds=default_toleration_seconds,
             terminated_pod_gc_threshold=terminated_pod_gc_threshold,
         )
+        self.resource_metrics = ClusterMetrics(
+            self.store, usage=self.pod_usage, prometheus_url=prometheus_url, clock=self.clock
+        )
+        defaults.append(
+            HPAController(
+                self.store, self.clock, self.resource_metrics, sync_period_s=hpa_sync_period_s
+            )
+        )
         self._pending_controllers = selected(defaults, controllers)
         for name in INITIAL_NAMESPACES:
             self._ensure_namespace(name)
@@ -234,7 +260,12 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             if self.proxy is not None and in_simulation():
                 self.proxy = None
             if self.proxy is not None:
+                self.metrics.bind_proxy(self.proxy)
                 await self._task_group.start(self.proxy.run)
+            if self._metrics_port is not None and not in_simulation():
+                await self._task_group.start(
+                    self.metrics.serve, self._metrics_host, self._metrics_port
+                )
             await self._task_group.start(self.scheduler.run)
             await self._task_group.start(self._pods.run)
             await self._task_group.start(self.node_lifecycle.run)
@@ -269,6 +300,25 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 shutil.rmtree(self.state_dir, ignore_errors=True)
         return None
 
+    # -- usage and metrics ---------------------------------------------------------
+
+    async def pod_usage(self) -> dict[tuple[str, str], dict[str, Usage]]:
+        """Every running container's cpu and memory use now, by (namespace, pod) then
+        container: what ``kubectl top pods`` shows and the HPA's Resource metrics read."""
+        found: dict[tuple[str, str], dict[str, Usage]] = {}
+        for agent in list(self.agents.values()):
+            for key, containers in (await agent.usage()).items():
+                found.setdefault(key, {}).update(containers)
+        return found
+
+    @property
+    def metrics_url(self) -> str:
+        """Where orbit's own metrics are served (``metrics_port=``), once entered."""
+        url = self.metrics.url
+        if not url:
+            raise RuntimeError("orbit's metrics are not served: Cluster(metrics_port=0)")
+        return url
+
     # -- controllers -----------------------------------------------------------------
 
     async def start_controller(self, reconciler: Reconciler) -> ControllerLoop:
@@ -281,7 +331,13 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         loop = self.controller_loops.get(reconciler.name)
         if loop is not None:
             return loop
-        loop = ControllerLoop(self.store, self.clock, reconciler, informers=self.informers)
+        loop = ControllerLoop(
+            self.store,
+            self.clock,
+            reconciler,
+            informers=self.informers,
+            observe=self.metrics.observe_reconcile,
+        )
         if self._task_group is None:
             # Before entry a controller replaces orbit's default of the same name
             # (e.g. a JobController with another backoff).

@@ -12,7 +12,9 @@ import pytest
 import orbit
 import orbit.admission
 import orbit.api
+import orbit.autoscaling
 import orbit.controllers
+import orbit.metrics
 import orbit.net
 import orbit.node
 import orbit.runtimes
@@ -38,7 +40,9 @@ PACKAGES = [
     orbit,
     orbit.admission,
     orbit.api,
+    orbit.autoscaling,
     orbit.controllers,
+    orbit.metrics,
     orbit.net,
     orbit.node,
     orbit.runtimes,

@@ -26,9 +26,11 @@ simulator's virtual clock.
 from __future__ import annotations
 
 import heapq
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.abc
@@ -79,9 +81,11 @@ class Reconciler(Protocol):
         """The kinds whose events feed the queue: the primary kind first."""
         ...
 
-    def reconcile(self, key: Key) -> float | None:
+    def reconcile(self, key: Key) -> float | Awaitable[float | None] | None:
         """Bring the object at ``key`` (which may be gone) to its desired state;
-        returns ``None`` or the seconds after which to reconcile it again."""
+        returns ``None`` or the seconds after which to reconcile it again. A
+        coroutine function is awaited (for reconcilers that wait on I/O), by
+        ``workers`` tasks at once if the reconciler sets that attribute (default 1)."""
         ...
 
 
@@ -119,6 +123,9 @@ class ControllerLoop:
         reconciler: the reconcile step.
         informers: the cluster's shared informers; without them the loop runs
             informers of its own.
+        observe: called after each reconcile with (controller name, wall seconds it
+            took, whether it raised) — for metrics; must not raise. ``None`` costs
+            nothing.
     """
 
     def __init__(
@@ -128,15 +135,19 @@ class ControllerLoop:
         reconciler: Reconciler,
         *,
         informers: Informers | None = None,
+        observe: Callable[[str, float, bool], None] | None = None,
     ) -> None:
         self.store = store
+        self._observe = observe
         self.informers = informers
         self.clock = clock
         self.reconciler = reconciler
         self.watches = tuple(reconciler.watches)
         self._queue: dict[Key, None] = {}  # insertion-ordered set
-        self._processing: Key | None = None
-        self._dirty_while_processing = False
+        self._processing: set[Key] = set()
+        self._dirty: set[Key] = set()  # keys added again while being reconciled
+        self._async = inspect.iscoroutinefunction(reconciler.reconcile)
+        self.workers = max(1, int(getattr(reconciler, "workers", 1)))
         self._delayed: list[tuple[float, int, Key]] = []  # (due, seq, key) heap
         self._waiting: dict[Key, float] = {}  # each delayed key's earliest due time
         self._seq = 0
@@ -150,8 +161,8 @@ class ControllerLoop:
 
     def enqueue(self, key: Key) -> None:
         """Reconcile ``key`` soon (once, however often it is added before then)."""
-        if key == self._processing:
-            self._dirty_while_processing = True
+        if key in self._processing:
+            self._dirty.add(key)
             return
         if key not in self._queue:
             self._queue[key] = None
@@ -221,6 +232,11 @@ class ControllerLoop:
             self._timer_scope = None
 
     async def _work(self) -> None:
+        if self._async:
+            async with anyio.create_task_group() as group:
+                for _ in range(self.workers):
+                    group.start_soon(self._async_worker)
+            return
         while True:
             if not self._queue:
                 self._wake = anyio.Event()
@@ -231,33 +247,80 @@ class ControllerLoop:
             self._process(key)
             await anyio.lowlevel.checkpoint()
 
+    async def _async_worker(self) -> None:
+        """One of ``workers`` tasks for a reconciler whose ``reconcile`` is a coroutine
+        (it waits for I/O: the HPA's metrics); a key is never reconciled by two at once."""
+        while True:
+            if not self._queue:
+                wake = self._wake
+                if wake.is_set():
+                    self._wake = wake = anyio.Event()
+                await wake.wait()
+                continue
+            key = next(iter(self._queue))
+            del self._queue[key]
+            start = time.perf_counter()
+            self._begin(key)
+            self.reconciles += 1
+            try:
+                again = await cast(Awaitable[float | None], self.reconciler.reconcile(key))
+            except Exception as exc:
+                failed = self._failed(key, exc)
+            else:
+                failed = self._succeeded(key, again)
+            if self._observe is not None:
+                self._observe(self.reconciler.name, time.perf_counter() - start, failed)
+            await anyio.lowlevel.checkpoint()
+
     def _process(self, key: Key) -> None:
-        self._processing = key
-        self._dirty_while_processing = False
+        observe = self._observe
+        if observe is None:
+            self._reconcile(key)
+            return
+        start = time.perf_counter()
+        failed = self._reconcile(key)
+        observe(self.reconciler.name, time.perf_counter() - start, failed)
+
+    def _reconcile(self, key: Key) -> bool:
+        """One reconcile of ``key`` and its requeueing; True when it raised (any
+        exception counts, as controller-runtime counts every returned error)."""
+        self._begin(key)
         try:
             self.reconciles += 1
-            again = self.reconciler.reconcile(key)
-        except RetryLater as later:
-            self._processing = None
-            _log.info("%s: %s/%s: %s", self.reconciler.name, key[0], key[1], later)
+            again = cast(float | None, self.reconciler.reconcile(key))
+        except Exception as exc:
+            return self._failed(key, exc)
+        return self._succeeded(key, again)
+
+    def _begin(self, key: Key) -> None:
+        self._processing.add(key)
+        self._dirty.discard(key)
+
+    def _failed(self, key: Key, exc: Exception) -> bool:
+        """Requeue a reconcile that raised, with backoff; always True (it failed)."""
+        self._processing.discard(key)
+        if isinstance(exc, RetryLater):
+            _log.info("%s: %s/%s: %s", self.reconciler.name, key[0], key[1], exc)
             self._retry(key, log=False)
-            return
-        except Conflict:
+        elif isinstance(exc, Conflict):
             # Someone wrote first: read again at once (client-go requeues with the
-            # rate limiter too; a conflict is the normal race, not a failure).
-            self._processing = None
+            # rate limiter too; a conflict is the normal race, so it is not logged,
+            # though ``observe`` hears of it as controller-runtime counts it: an error).
             self._retry(key, log=False)
-            return
-        except Exception:
-            self._processing = None
+        else:
             self._retry(key, log=True)
-            return
-        self._processing = None
+        return True
+
+    def _succeeded(self, key: Key, again: float | None) -> bool:
+        """Requeue as the reconcile asked (and at once if it was added meanwhile)."""
+        self._processing.discard(key)
         self._failures.pop(key, None)
-        if self._dirty_while_processing:
+        if key in self._dirty:
+            self._dirty.discard(key)
             self.enqueue(key)
         if again is not None:
             self.enqueue_after(key, again)
+        return False
 
     def _retry(self, key: Key, *, log: bool) -> None:
         failures = self._failures.get(key, 0)

@@ -84,6 +84,7 @@ class PortProxy:
         self._reading = False  # the loop watches the listening socket
         self._failing = False  # the last connection found no endpoint answering
         self.closed = False
+        self.accepted = 0  # connections accepted since the listener opened (for metrics)
 
     # -- control (called from the proxy's watch handlers; never blocks) -----------------
 
@@ -147,6 +148,11 @@ class PortProxy:
         return PortStatus(port=self.plan.listen_port, protocol="TCP", error=self.error)
 
     @property
+    def open_connections(self) -> int:
+        """Connections joined to an endpoint and open now (draining ones included)."""
+        return sum(len(relays) for relays in self.connections.values())
+
+    @property
     def listen_port(self) -> int | None:
         return self.listener.port if self.listener is not None and not self.closed else None
 
@@ -199,6 +205,7 @@ class PortProxy:
                 self._accept_failed(exc)
                 return
             sock.setblocking(False)
+            self.accepted += 1
             if not self.balancer:  # no endpoint, and the listener cannot refuse
                 reset(sock)
                 continue

@@ -245,6 +245,17 @@ class ServiceProxy:
         endpoints that left appear while their connections drain."""
         return dict(self._port(namespace, name, port_name).balancer.active)
 
+    def connection_counts(self) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """(namespace, service, port name or number) -> (connections accepted, open
+        now) for every served port, read-only (orbit's metrics read it at scrape time).
+        A port's count starts again when its listener is replaced."""
+        counts = {}
+        for (namespace, name), proxied in self._proxied.items():
+            for port_name, port in proxied.ports.items():
+                label = port_name or str(port.plan.port)
+                counts[namespace, name, label] = (port.accepted, port.open_connections)
+        return counts
+
     async def wait_url(
         self,
         namespace: str,

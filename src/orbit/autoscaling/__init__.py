@@ -1,0 +1,68 @@
+"""Autoscaling: the HorizontalPodAutoscaler, its metric sources and the node-pool autoscaler.
+
+- :class:`HPAController` runs Kubernetes' ``reconcileAutoscaler`` over
+  ``autoscaling/v2`` HorizontalPodAutoscalers; its arithmetic is two pure modules, the
+  replica calculator (:func:`resource_replicas` and its siblings) and the behavior
+  normalization (:func:`normalize`), both ports of Kubernetes' own code.
+- Metrics come through a :class:`MetricsClient`: :class:`ClusterMetrics` reads the
+  runtimes' usage (Resource), scrapes each pod's Prometheus endpoint (Pods) and runs
+  PromQL instant queries against a Prometheus server (Object, External).
+
+See ``docs/autoscaling.md``.
+"""
+
+from ._behavior import Limited as Limited
+from ._behavior import Recommendation as Recommendation
+from ._behavior import ScaleEvent as ScaleEvent
+from ._behavior import normalize as normalize
+from ._behavior import record_scale_event as record_scale_event
+from ._hpa import SCALABLE_KINDS as SCALABLE_KINDS
+from ._hpa import HPAController as HPAController
+from ._hpa_metrics import ACTIVATION_ANNOTATION_PREFIX as ACTIVATION_ANNOTATION_PREFIX
+from ._promql import PROMQL_ANNOTATION_PREFIX as PROMQL_ANNOTATION_PREFIX
+from ._promql import instant_query as instant_query
+from ._promql import promql_for as promql_for
+from ._replicas import PodInfo as PodInfo
+from ._replicas import Proposal as Proposal
+from ._replicas import ReplicaCalcError as ReplicaCalcError
+from ._replicas import Sample as Sample
+from ._replicas import Tuning as Tuning
+from ._replicas import external_per_pod_replicas as external_per_pod_replicas
+from ._replicas import external_replicas as external_replicas
+from ._replicas import object_per_pod_replicas as object_per_pod_replicas
+from ._replicas import object_replicas as object_replicas
+from ._replicas import pods_metric_replicas as pods_metric_replicas
+from ._replicas import raw_resource_replicas as raw_resource_replicas
+from ._replicas import resource_replicas as resource_replicas
+from ._sources import ClusterMetrics as ClusterMetrics
+from ._sources import MetricsClient as MetricsClient
+from ._sources import MetricsError as MetricsError
+
+__all__ = [
+    "ACTIVATION_ANNOTATION_PREFIX",
+    "ClusterMetrics",
+    "HPAController",
+    "Limited",
+    "MetricsClient",
+    "MetricsError",
+    "PROMQL_ANNOTATION_PREFIX",
+    "PodInfo",
+    "Proposal",
+    "Recommendation",
+    "ReplicaCalcError",
+    "SCALABLE_KINDS",
+    "Sample",
+    "ScaleEvent",
+    "Tuning",
+    "external_per_pod_replicas",
+    "external_replicas",
+    "instant_query",
+    "normalize",
+    "object_per_pod_replicas",
+    "object_replicas",
+    "pods_metric_replicas",
+    "promql_for",
+    "raw_resource_replicas",
+    "record_scale_event",
+    "resource_replicas",
+]
