@@ -14,6 +14,10 @@ from .api import Quantity as Quantity
 from .api import dump as dump
 from .api import load_manifests as load_manifests
 from .api import parse_quantity as parse_quantity
+from .autoscaling import DockerNodeProvider as DockerNodeProvider
+from .autoscaling import NodePool as NodePool
+from .autoscaling import NodeProvider as NodeProvider
+from .autoscaling import SimNodeProvider as SimNodeProvider
 from .cluster import ApplyResult as ApplyResult
 from .cluster import Cluster as Cluster
 from .errors import AlreadyExists as AlreadyExists
@@ -51,11 +55,14 @@ __all__ = [
     "ApplyResult",
     "Cluster",
     "Conflict",
+    "DockerNodeProvider",
     "DockerRuntime",
     "Forbidden",
     "Issue",
     "ManifestWarning",
     "Node",
+    "NodePool",
+    "NodeProvider",
     "NotFound",
     "OrbitError",
     "ProcessRuntime",
@@ -63,6 +70,7 @@ __all__ = [
     "ResourceExpired",
     "RestartBackoff",
     "RolloutFailed",
+    "SimNodeProvider",
     "SimRuntime",
     "TooManyRequests",
     "UnsupportedKind",

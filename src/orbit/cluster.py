@@ -40,7 +40,13 @@ import anyio
 import anyio.abc
 
 from orbit.api import Namespace, ObjectMeta, decode_documents, read_documents, resolve_kind
-from orbit.autoscaling import ClusterMetrics, HPAController
+from orbit.autoscaling import (
+    ClusterMetrics,
+    Expander,
+    HPAController,
+    NodePool,
+    NodePoolAutoscaler,
+)
 from orbit.clock import Clock, current_clock
 from orbit.controllers import (
     ControllerLoop,
@@ -131,6 +137,9 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         hpa_sync_period_s: float = 15.0,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        node_pools: Iterable[NodePool] = (),
+        node_pool_expander: str | Expander = "least-waste",
+        node_autoscaler_options: Mapping[str, Any] | None = None,
     ) -> None:
         """Set up the store, the loops and the nodes (they start on ``async with``).
 
@@ -178,6 +187,14 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 ``/metrics`` (0: any free port; see ``metrics_url``); ``None``: not
                 served (they are still kept, in ``cluster.metrics.registry``).
             metrics_host: the address the metrics endpoint binds (loopback by default).
+            node_pools: pools of identical nodes the node-pool autoscaler grows when
+                pods are unschedulable and shrinks when nodes stay underused
+                (:class:`orbit.NodePool`); none: no node-pool autoscaler.
+            node_pool_expander: how it picks a pool to grow: ``least-waste``,
+                ``fewest-nodes``, ``cheapest``, ``most-pods`` or an Expander.
+            node_autoscaler_options: more keyword arguments of
+                :class:`orbit.autoscaling.NodePoolAutoscaler` (``scan_interval_s``,
+                ``scale_down_unneeded_s``, ``scale_down_utilization_threshold``...).
         """
         self.clock: Clock = clock or current_clock()
         if seed is None:
@@ -198,6 +215,24 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 instruments=[self.metrics.scheduling_instrument],
             ),
         )
+        self.node_pools = list(node_pools)
+        self.node_autoscaler: NodePoolAutoscaler | None = None
+        if self.node_pools:
+            self.node_autoscaler = NodePoolAutoscaler(
+                self.store,
+                self.clock,
+                self.node_pools,
+                self,
+                expander=node_pool_expander,
+                # Its own frameworks: they carry state between cycles.
+                frameworks=Frameworks(
+                    scheduler_profiles,
+                    registry=store_aware_registry(self.store, scheduler_registry),
+                    seed=seed or 0,
+                ),
+                **dict(node_autoscaler_options or {}),
+            )
+            self.metrics.bind_node_pools(lambda: [pool.name for pool in self.node_pools])
         self.cluster_id = cluster_id or new_cluster_id(seed)
         self.keep_running = keep_running
         self.restart_backoff = restart_backoff or RestartBackoff()
@@ -273,6 +308,8 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             for reconciler in self._pending_controllers:
                 await self.start_controller(reconciler)
             await self._start_nodes(self._nodes)
+            if self.node_autoscaler is not None:
+                await self._task_group.start(self.node_autoscaler.run)
         except BaseException:
             await self.__aexit__(None, None, None)
             raise

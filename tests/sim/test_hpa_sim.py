@@ -301,3 +301,48 @@ async def test_missing_target_and_disabled_scaling_are_reported() -> None:
         active = hpa.status.condition("ScalingActive")
         assert active is not None
         assert (active.status, active.reason) == ("False", "ScalingDisabled")
+
+
+async def test_hpa_and_node_pools_together_through_the_cluster_options() -> None:
+    """``Cluster(node_pools=...)``: the HPA adds pods, the pods outgrow the one fixed
+    node, the node-pool autoscaler adds pool nodes; when the load goes the pods go and
+    the idle pool nodes are removed again."""
+    load = SharedLoad("web", cores=0.4)
+    fixed = Node(
+        "fixed", runtime=SimRuntime({"cpu": "500m", "memory": "4Gi"}, behaviour=load.behaviour)
+    )
+    template = orbit.Node("template", capacity={"cpu": "500m", "memory": "4Gi"})
+    pool = orbit.NodePool(
+        "workers",
+        template,
+        max_nodes=4,
+        provider=orbit.SimNodeProvider(boot_delay_s=30, behaviour=load.behaviour),
+    )
+    options = {"scale_down_unneeded_s": 120.0, "scale_down_delay_after_add_s": 60.0}
+    async with orbit.Cluster(
+        nodes=[fixed], node_pools=[pool], node_autoscaler_options=options, seed=7
+    ) as cluster:
+        load.store = cluster.store
+        await cluster.apply([deployment(), cpu_hpa()])
+        await scale_history(cluster, 300)
+        assert await replicas(cluster) == 8  # 0.4 cores at 50% of 100m
+        nodes = {n.metadata.name for n in await cluster.list("nodes")}
+        # 8 pods of 100m: 5 fit on the 500m node, 3 more need one pool node of 500m
+        assert nodes == {"fixed", "workers-1"}
+        pods = await cluster.list("pods", selector="app=web")
+        assert sum(1 for p in pods if p.spec.node_name == "workers-1") == 3
+        assert all(p.status.phase == "Running" for p in pods)
+
+        load.cores = 0.0  # nothing to do: back to minReplicas 2, then the pool empties
+        await scale_history(cluster, 900, every=30)
+        assert await replicas(cluster) == 2
+        nodes = {n.metadata.name for n in await cluster.list("nodes")}
+        assert nodes == {"fixed"}
+        metrics = cluster.metrics.registry
+        assert metrics.get_sample_value("orbit_nodepool_nodes", {"pool": "workers"}) == 0
+        assert (
+            metrics.get_sample_value(
+                "orbit_hpa_desired_replicas", {"namespace": "default", "hpa": "web"}
+            )
+            == 2
+        )

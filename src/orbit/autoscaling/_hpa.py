@@ -70,6 +70,10 @@ SCALABLE_KINDS = ("Deployment", "ReplicaSet")
 _Conditions = tuple[HorizontalPodAutoscalerCondition, ...]
 
 
+class _ScaledMeanwhile(OrbitError):
+    """The target's replicas changed while its metrics were read: decide again."""
+
+
 @attrs.frozen
 class _Decision:
     """What a sync decided: the replicas, the reason for an event, the metrics'
@@ -357,9 +361,9 @@ class HPAController:
             meta = target.metadata
             fresh = self.store.get(type(target), meta.name, meta.namespace)
             if fresh.spec.replicas != target.spec.replicas:
-                raise Conflict(f"{meta.name} was scaled to {fresh.spec.replicas} meanwhile")
+                raise _ScaledMeanwhile(f"{meta.name} was scaled to {fresh.spec.replicas} meanwhile")
             self.store.update(attrs.evolve(fresh, spec=attrs.evolve(fresh.spec, replicas=desired)))
-        except (Conflict, NotFound) as exc:
+        except (Conflict, NotFound, _ScaledMeanwhile) as exc:
             self.events.record(
                 hpa,
                 "Warning",

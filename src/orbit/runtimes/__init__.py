@@ -25,6 +25,7 @@ from ._protocol import ProbeOutcome as ProbeOutcome
 from ._protocol import Runtime as Runtime
 from ._protocol import RuntimeFailure as RuntimeFailure
 from ._protocol import Usage as Usage
+from ._sim import BehaviourHook as BehaviourHook
 from ._sim import SimRuntime as SimRuntime
 from ._sim_behaviour import Behaviour as Behaviour
 from ._sim_behaviour import behaviour_from_annotations as behaviour_from_annotations
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Behaviour",
+    "BehaviourHook",
     "CLUSTER_LABEL",
     "CONTAINER_LABEL",
     "ContainerLaunch",
