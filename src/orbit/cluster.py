@@ -135,6 +135,7 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         service_proxy: bool = True,
         prometheus_url: str | None = None,
         hpa_sync_period_s: float = 15.0,
+        hpa_options: Mapping[str, Any] | None = None,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
         node_pools: Iterable[NodePool] = (),
@@ -183,6 +184,10 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             prometheus_url: the Prometheus server (``http://127.0.0.1:9090``) that
                 HorizontalPodAutoscalers' Object and External metrics query.
             hpa_sync_period_s: how often every HPA is evaluated (Kubernetes' 15 s).
+            hpa_options: more keyword arguments of
+                :class:`orbit.autoscaling.HPAController` (kube-controller-manager's
+                HPA flags: ``tolerance``, ``cpu_initialization_period_s``,
+                ``initial_readiness_delay_s``, ``downscale_stabilization_s``).
             metrics_port: serve orbit's own metrics (``orbit_*``) on this port at
                 ``/metrics`` (0: any free port; see ``metrics_url``); ``None``: not
                 served (they are still kept, in ``cluster.metrics.registry``).
@@ -270,7 +275,11 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         )
         defaults.append(
             HPAController(
-                self.store, self.clock, self.resource_metrics, sync_period_s=hpa_sync_period_s
+                self.store,
+                self.clock,
+                self.resource_metrics,
+                sync_period_s=hpa_sync_period_s,
+                **dict(hpa_options or {}),
             )
         )
         self._pending_controllers = selected(defaults, controllers)

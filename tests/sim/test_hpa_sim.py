@@ -10,41 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-import attrs
 import pytest
 
 import orbit
 from orbit.api import Deployment, HorizontalPodAutoscaler, LabelSelector, Pod
-from orbit.autoscaling import ClusterMetrics, HPAController, MetricsError, Sample
+from orbit.autoscaling import ClusterMetrics, HPAController, MetricsError, Sample, SharedLoad
 from orbit.node import Node
-from orbit.runtimes import ContainerLaunch, SimRuntime
-from orbit.runtimes._sim_behaviour import Behaviour, behaviour_from_annotations
+from orbit.runtimes import SimRuntime
 
 pytestmark = pytest.mark.anyio
-
-
-class SharedLoad:
-    """A load of ``cores`` spread evenly over the ready pods of ``app``: each pod's
-    simulated cpu use (what the HPA's Resource metric reads) is the share it serves."""
-
-    def __init__(self, app: str, cores: float) -> None:
-        self.app = app
-        self.cores = cores
-        self.store: Any = None
-
-    def per_pod(self) -> float:
-        pods = self.store.list(Pod, label_selector=f"app={self.app}").items
-        ready = [p for p in pods if _ready(p) and p.metadata.deletion_timestamp is None]
-        return self.cores / max(1, len(ready))
-
-    def behaviour(self, launch: ContainerLaunch) -> Behaviour:
-        base = behaviour_from_annotations(launch.annotations, launch.name, init=launch.init)
-        return attrs.evolve(base, cpu_cores=lambda _elapsed: self.per_pod())
-
-
-def _ready(pod: Pod) -> bool:
-    ready = pod.status.condition("Ready")
-    return ready is not None and ready.status == "True" and pod.status.phase == "Running"
 
 
 def sim_nodes(load: SharedLoad, count: int = 2) -> list[Node]:
@@ -122,9 +96,9 @@ async def scale_history(cluster: orbit.Cluster, seconds: float, every: float = 5
 
 
 async def test_cpu_load_scales_up_at_once_and_down_after_the_window() -> None:
-    load = SharedLoad("web", cores=0.4)  # 0.4 cores over 2 pods of 100m: 200% of request
+    load = SharedLoad("app=web", 0.4)  # 0.4 cores over 2 pods of 100m: 200% of request
     async with orbit.Cluster(nodes=sim_nodes(load), seed=3) as cluster:
-        load.store = cluster.store
+        load.bind(cluster.store)
         await cluster.apply([deployment(), cpu_hpa()])
         # Kubernetes' arithmetic: ceil(2 * 200/50) = 8, but without a behavior block
         # the rate is max(2 * current, 4) per sync; new pods count as 0 on scale-up
@@ -153,7 +127,7 @@ async def test_cpu_load_scales_up_at_once_and_down_after_the_window() -> None:
         # 0.1 cores: 12.5 mcores per pod, read as 13m (Kubernetes rounds cpu up to
         # whole millicores), 13% of request: ceil(8 * 13/50) = 3. At 3 pods: 34m,
         # ceil(3 * 34/50) = 3 again, so 3 is where it settles (2 pods would be 100%).
-        load.cores = 0.1
+        load.curve = 0.1
         before_window = await scale_history(cluster, 270)
         assert set(before_window) == {8}  # the 300 s scale-down window holds it
         after = await scale_history(cluster, 120)
@@ -167,7 +141,7 @@ async def test_cpu_load_scales_up_at_once_and_down_after_the_window() -> None:
 
 
 async def test_behavior_policies_limit_each_step() -> None:
-    load = SharedLoad("web", cores=2.0)  # wants 40 pods: capped by maxReplicas 10
+    load = SharedLoad("app=web", 2.0)  # wants 40 pods: capped by maxReplicas 10
     behavior = {
         "scaleUp": {
             "stabilizationWindowSeconds": 0,
@@ -175,7 +149,7 @@ async def test_behavior_policies_limit_each_step() -> None:
         }
     }
     async with orbit.Cluster(nodes=sim_nodes(load), seed=4) as cluster:
-        load.store = cluster.store
+        load.bind(cluster.store)
         await cluster.apply([deployment(), cpu_hpa(behavior=behavior)])
         history = await scale_history(cluster, 250, every=5)
         # One pod per 60 s: each step is +1, and the next comes once the previous
@@ -212,6 +186,8 @@ class QueueDepth:
 
     async def query(self, promql: str) -> tuple[int, float]:
         self.queries.append(promql)
+        if "inflight" in promql:  # the pods' own gauge: no data while there are none
+            raise MetricsError(f"query returned no data: {promql}")
         return int(self.depth * 1000), 0.0
 
 
@@ -244,13 +220,13 @@ def queue_hpa() -> dict[str, Any]:
 
 
 async def test_scale_to_zero_and_back_on_an_external_metric() -> None:
-    load = SharedLoad("worker", cores=0.0)
+    load = SharedLoad("app=worker", 0.0)
     cluster = orbit.Cluster(nodes=sim_nodes(load), seed=5)
     queue = QueueDepth(cluster.resource_metrics)
     # Before entry, a controller of the same name replaces orbit's default.
     await cluster.start_controller(HPAController(cluster.store, cluster.clock, queue))
     async with cluster:
-        load.store = cluster.store
+        load.bind(cluster.store)
         await cluster.apply([deployment("worker", replicas=1), queue_hpa()])
 
         queue.depth = 3  # below the activation threshold of 5: inactive
@@ -282,9 +258,9 @@ async def test_scale_to_zero_and_back_on_an_external_metric() -> None:
 
 
 async def test_missing_target_and_disabled_scaling_are_reported() -> None:
-    load = SharedLoad("web", cores=0.0)
+    load = SharedLoad("app=web", 0.0)
     async with orbit.Cluster(nodes=sim_nodes(load, 1), seed=6) as cluster:
-        load.store = cluster.store
+        load.bind(cluster.store)
         await cluster.apply(cpu_hpa())
         await anyio.sleep(1)
         hpa: HorizontalPodAutoscaler = await cluster.get("hpa", "web")
@@ -307,7 +283,7 @@ async def test_hpa_and_node_pools_together_through_the_cluster_options() -> None
     """``Cluster(node_pools=...)``: the HPA adds pods, the pods outgrow the one fixed
     node, the node-pool autoscaler adds pool nodes; when the load goes the pods go and
     the idle pool nodes are removed again."""
-    load = SharedLoad("web", cores=0.4)
+    load = SharedLoad("app=web", 0.4)
     fixed = Node(
         "fixed", runtime=SimRuntime({"cpu": "500m", "memory": "4Gi"}, behaviour=load.behaviour)
     )
@@ -322,7 +298,7 @@ async def test_hpa_and_node_pools_together_through_the_cluster_options() -> None
     async with orbit.Cluster(
         nodes=[fixed], node_pools=[pool], node_autoscaler_options=options, seed=7
     ) as cluster:
-        load.store = cluster.store
+        load.bind(cluster.store)
         await cluster.apply([deployment(), cpu_hpa()])
         await scale_history(cluster, 300)
         assert await replicas(cluster) == 8  # 0.4 cores at 50% of 100m
@@ -333,7 +309,7 @@ async def test_hpa_and_node_pools_together_through_the_cluster_options() -> None
         assert sum(1 for p in pods if p.spec.node_name == "workers-1") == 3
         assert all(p.status.phase == "Running" for p in pods)
 
-        load.cores = 0.0  # nothing to do: back to minReplicas 2, then the pool empties
+        load.curve = 0.0  # nothing to do: back to minReplicas 2, then the pool empties
         await scale_history(cluster, 900, every=30)
         assert await replicas(cluster) == 2
         nodes = {n.metadata.name for n in await cluster.list("nodes")}
@@ -346,3 +322,40 @@ async def test_hpa_and_node_pools_together_through_the_cluster_options() -> None
             )
             == 2
         )
+
+
+async def test_at_zero_a_metric_without_data_does_not_wake_the_workload() -> None:
+    """KEDA's usual setup: one metric sums the pods' own gauge (no pods, no data: it
+    fails), the other is a queue at or below its activation threshold. At zero
+    replicas the failing metric must not wake the workload; the queue above its
+    threshold does."""
+    load = SharedLoad("app=worker", 0.0)
+    cluster = orbit.Cluster(nodes=sim_nodes(load), seed=8)
+    queue = QueueDepth(cluster.resource_metrics)
+    await cluster.start_controller(HPAController(cluster.store, cluster.clock, queue))
+    hpa = queue_hpa()
+    hpa["metadata"]["annotations"]["autoscaling.orbit.dev/promql.inflight"] = "sum(inflight)"
+    hpa["spec"]["metrics"].append(
+        {
+            "type": "External",
+            "external": {
+                "metric": {"name": "inflight"},
+                "target": {"type": "AverageValue", "averageValue": "10"},
+            },
+        }
+    )
+    async with cluster:
+        load.bind(cluster.store, cluster.clock)
+        await cluster.apply([deployment("worker", replicas=0), hpa])
+        queue.depth = 2  # below the threshold of 5: inactive; the other metric fails
+        for _ in range(8):
+            await anyio.sleep(15)
+            assert await replicas(cluster, "worker") == 0
+        current: HorizontalPodAutoscaler = await cluster.get("hpa", "worker")
+        assert not [
+            e for e in await cluster.events(involved=current) if e.reason == "SuccessfulRescale"
+        ]
+
+        queue.depth = 30  # active: ceil(30 / 10) = 3 from zero
+        await anyio.sleep(16)
+        assert await replicas(cluster, "worker") == 3

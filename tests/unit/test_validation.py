@@ -718,7 +718,9 @@ def test_hpa_min_replicas_may_not_be_negative() -> None:
     )
 
 
-def test_hpa_utilization_is_only_for_resource_metrics() -> None:
+def test_hpa_an_object_metric_needs_a_value_or_average_value() -> None:
+    # Kubernetes checks the values a source needs, not the type: a Utilization
+    # target on an Object metric fails for want of a value (as kube-apiserver says).
     metric = {
         "type": "Object",
         "object": {
@@ -730,8 +732,8 @@ def test_hpa_utilization_is_only_for_resource_metrics() -> None:
     assert_issues(
         hpa(metrics=[metric]),
         (
-            "spec.metrics[0].object.target.type",
-            'Unsupported value: "Utilization": supported values: "AverageValue", "Value"',
+            "spec.metrics[0].object.target.averageValue",
+            "Required value: must set either a target value or averageValue",
         ),
     )
 

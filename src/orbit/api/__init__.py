@@ -18,11 +18,15 @@ from ._affinity import Toleration as Toleration
 from ._affinity import TopologySpreadConstraint as TopologySpreadConstraint
 from ._affinity import WeightedPodAffinityTerm as WeightedPodAffinityTerm
 from ._autoscaling import (
+    ACTIVATION_THRESHOLD_ANNOTATION_PREFIX as ACTIVATION_THRESHOLD_ANNOTATION_PREFIX,
+)
+from ._autoscaling import (
     DEFAULT_DOWNSCALE_STABILIZATION_SECONDS as DEFAULT_DOWNSCALE_STABILIZATION_SECONDS,
 )
 from ._autoscaling import DEFAULT_METRICS as DEFAULT_METRICS
 from ._autoscaling import DEFAULT_SCALE_DOWN_RULES as DEFAULT_SCALE_DOWN_RULES
 from ._autoscaling import DEFAULT_SCALE_UP_RULES as DEFAULT_SCALE_UP_RULES
+from ._autoscaling import PROMQL_ANNOTATION_PREFIX as PROMQL_ANNOTATION_PREFIX
 from ._autoscaling import ContainerResourceMetricSource as ContainerResourceMetricSource
 from ._autoscaling import ContainerResourceMetricStatus as ContainerResourceMetricStatus
 from ._autoscaling import CrossVersionObjectReference as CrossVersionObjectReference
@@ -226,6 +230,7 @@ from ._workloads import ReplicaSetStatus as ReplicaSetStatus
 from ._workloads import RollingUpdateDeployment as RollingUpdateDeployment
 
 __all__ = [
+    "ACTIVATION_THRESHOLD_ANNOTATION_PREFIX",
     "Affinity",
     "ApiObject",
     "CPU",
@@ -341,6 +346,7 @@ __all__ = [
     "OwnerReference",
     "PODS",
     "PORTS_ANNOTATION",
+    "PROMQL_ANNOTATION_PREFIX",
     "Pod",
     "PodAffinity",
     "PodAffinityTerm",

@@ -28,6 +28,7 @@ from ._quantity import Quantity
 from ._selector import LabelSelector
 
 __all__ = [
+    "ACTIVATION_THRESHOLD_ANNOTATION_PREFIX",
     "DEFAULT_DOWNSCALE_STABILIZATION_SECONDS",
     "DEFAULT_METRICS",
     "DEFAULT_SCALE_DOWN_RULES",
@@ -51,6 +52,7 @@ __all__ = [
     "MetricValueStatus",
     "ObjectMetricSource",
     "ObjectMetricStatus",
+    "PROMQL_ANNOTATION_PREFIX",
     "PodsMetricSource",
     "PodsMetricStatus",
     "ResourceMetricSource",
@@ -62,6 +64,15 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 MetricSourceType = Literal["", "Object", "Pods", "Resource", "ContainerResource", "External"]
 MetricTargetType = Literal["", "Utilization", "Value", "AverageValue"]
 ScalingPolicySelect = Literal["Max", "Min", "Disabled"]
+
+ACTIVATION_THRESHOLD_ANNOTATION_PREFIX = "autoscaling.orbit.dev/activation-threshold."
+"""``autoscaling.orbit.dev/activation-threshold.<metric name>: "5"`` on an HPA: the value
+an Object or External metric must exceed for the workload to be active (KEDA's
+``activationThreshold``); below it, an HPA with ``minReplicas: 0`` scales to zero."""
+
+PROMQL_ANNOTATION_PREFIX = "autoscaling.orbit.dev/promql."
+"""``autoscaling.orbit.dev/promql.<metric name>: <PromQL>`` on an HPA: the query an
+Object or External metric of that name runs against the cluster's Prometheus."""
 
 DEFAULT_DOWNSCALE_STABILIZATION_SECONDS = 300
 """The scale-down window the controller uses when ``stabilizationWindowSeconds`` is

@@ -10,9 +10,11 @@ the pods' requests) only for ``Resource`` and ``ContainerResource`` metrics.
 
 from __future__ import annotations
 
-from orbit.errors import Issue
+from orbit.errors import Issue, ValidationError
 
 from ._autoscaling import (
+    ACTIVATION_THRESHOLD_ANNOTATION_PREFIX,
+    PROMQL_ANNOTATION_PREFIX,
     CrossVersionObjectReference,
     HorizontalPodAutoscaler,
     HorizontalPodAutoscalerBehavior,
@@ -21,6 +23,7 @@ from ._autoscaling import (
     MetricTarget,
 )
 from ._names import is_dns1123_label
+from ._quantity import Quantity
 from ._selector import validate_label_selector
 from ._validate_meta import (
     child,
@@ -44,18 +47,7 @@ _SOURCE_FIELDS = {
     "ContainerResource": "containerResource",
     "External": "external",
 }
-_TARGET_TYPES = {
-    "Resource": ("AverageValue", "Utilization"),
-    "ContainerResource": ("AverageValue", "Utilization"),
-    "Pods": ("AverageValue",),
-    "Object": ("AverageValue", "Value"),
-    "External": ("AverageValue", "Value"),
-}
-_TARGET_FIELDS = {
-    "Utilization": "averageUtilization",
-    "Value": "value",
-    "AverageValue": "averageValue",
-}
+_TARGET_TYPES = ("Utilization", "Value", "AverageValue")
 
 
 def _path_segment_messages(name: str) -> list[str]:
@@ -85,16 +77,18 @@ def _validate_identifier(metric: MetricIdentifier, path: str) -> list[Issue]:
 
 
 def _validate_target(target: MetricTarget, path: str, *, source: str) -> list[Issue]:
-    """Kubernetes' ``validateMetricTarget``, plus: the target's ``type`` suits the
-    source (``Utilization`` needs requests to compare with, so only ``Resource`` and
-    ``ContainerResource``), and the value that ``type`` names is set."""
+    """Kubernetes' ``validateMetricTarget`` and the per-source target checks of
+    ``pkg/apis/autoscaling/validation``: any of the three types on any source (the
+    controller reads the values, not the type: a Pods metric written ``type: Value``
+    with an ``averageValue``, as prometheus-adapter's walkthrough does, is valid), the
+    values positive, and the values each source needs set."""
     issues: list[Issue] = []
     type_path = child(path, "type")
-    allowed = _TARGET_TYPES[source]
     if not target.type:
         issues.append(required(type_path, "must specify a metric target type"))
-    elif target.type not in allowed:
-        issues.append(unsupported(type_path, target.type, allowed))
+    if target.type not in _TARGET_TYPES:
+        message = "must be either Utilization, Value, or AverageValue"
+        issues.append(invalid(type_path, target.type, message))
     for field, value in (("value", target.value), ("averageValue", target.average_value)):
         if value is not None and value.sign() != 1:
             issues.append(invalid(child(path, field), value, "must be positive"))
@@ -102,14 +96,29 @@ def _validate_target(target: MetricTarget, path: str, *, source: str) -> list[Is
     if utilization is not None and utilization < 1:
         where = child(path, "averageUtilization")
         issues.append(invalid(where, utilization, "must be greater than 0"))
-    given = {
-        "Utilization": utilization is not None,
-        "Value": target.value is not None,
-        "AverageValue": target.average_value is not None,
-    }
-    if target.type in allowed and not given[target.type] and source != "Pods":
-        where = child(path, _TARGET_FIELDS[target.type])
-        issues.append(required(where, f"must be set when `type` is '{target.type}'"))
+    has_value, has_average = target.value is not None, target.average_value is not None
+    if source in ("Resource", "ContainerResource"):
+        if utilization is None and not has_average:
+            where = child(path, "averageUtilization")
+            issues.append(
+                required(where, "must set either a target raw value or a target utilization")
+            )
+        if utilization is not None and has_average:
+            where = child(path, "averageValue")
+            issues.append(
+                forbidden(where, "may not set both a target raw value and a target utilization")
+            )
+    elif source == "Object" and not has_value and not has_average:
+        where = child(path, "averageValue")
+        issues.append(required(where, "must set either a target value or averageValue"))
+    elif source == "External":
+        if not has_value and not has_average:
+            where = child(path, "averageValue")
+            message = "must set either a target value for metric or a per-pod target"
+            issues.append(required(where, message))
+        if has_value and has_average:
+            message = "may not set both a target value for metric and a per-pod target"
+            issues.append(forbidden(child(path, "value"), message))
     return issues
 
 
@@ -252,4 +261,39 @@ def _validate_hpa(hpa: HorizontalPodAutoscaler) -> list[Issue]:
         )
         issues.append(forbidden("spec.metrics", detail))
     issues.extend(_validate_behavior(spec.behavior, "spec.behavior"))
+    issues.extend(_validate_orbit_annotations(hpa))
+    return issues
+
+
+def _validate_orbit_annotations(hpa: HorizontalPodAutoscaler) -> list[Issue]:
+    """orbit's HPA annotations: an activation threshold is a non-negative quantity and a
+    PromQL query is not empty, each for a metric the HPA names (checked at apply, so a
+    typo is an error then rather than a controller that cannot sync)."""
+    issues: list[Issue] = []
+    names = {
+        source.metric.name
+        for metric in hpa.spec.metrics
+        if (source := metric.object or metric.external or metric.pods) is not None
+    }
+    for key, value in hpa.metadata.annotations.items():
+        path = f"metadata.annotations[{key}]"
+        for prefix in (ACTIVATION_THRESHOLD_ANNOTATION_PREFIX, PROMQL_ANNOTATION_PREFIX):
+            if not key.startswith(prefix):
+                continue
+            metric = key.removeprefix(prefix)
+            if metric not in names:
+                detail = (
+                    f"names no metric of this HPA (it has: {', '.join(sorted(names)) or 'none'})"
+                )
+                issues.append(invalid(path, metric, detail))
+            if prefix == PROMQL_ANNOTATION_PREFIX and not value.strip():
+                issues.append(required(path, "must be a PromQL expression"))
+        if key.startswith(ACTIVATION_THRESHOLD_ANNOTATION_PREFIX):
+            try:
+                quantity = Quantity(value)
+            except ValidationError:
+                issues.append(invalid(path, value, "must be a quantity (e.g. 5, 0.5, 100m)"))
+                continue
+            if quantity.sign() < 0:
+                issues.append(invalid(path, value, "must be greater than or equal to 0"))
     return issues

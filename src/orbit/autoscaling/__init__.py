@@ -27,6 +27,11 @@ from ._expanders import Option as Option
 from ._hpa import SCALABLE_KINDS as SCALABLE_KINDS
 from ._hpa import HPAController as HPAController
 from ._hpa_metrics import ACTIVATION_ANNOTATION_PREFIX as ACTIVATION_ANNOTATION_PREFIX
+from ._load import Diurnal as Diurnal
+from ._load import SharedLoad as SharedLoad
+from ._load import Spike as Spike
+from ._load import diurnal as diurnal
+from ._load import random_spikes as random_spikes
 from ._nodepool import NODE_POOL_LABEL as NODE_POOL_LABEL
 from ._nodepool import NodePool as NodePool
 from ._nodepool_actuator import NodeHost as NodeHost
@@ -59,6 +64,7 @@ from ._sources import MetricsError as MetricsError
 __all__ = [
     "ACTIVATION_ANNOTATION_PREFIX",
     "ClusterMetrics",
+    "Diurnal",
     "DockerNodeProvider",
     "EXPANDERS",
     "Expander",
@@ -82,8 +88,11 @@ __all__ = [
     "ScaleDownRules",
     "ScaleEvent",
     "ScaleUpPlan",
+    "SharedLoad",
     "SimNodeProvider",
+    "Spike",
     "Tuning",
+    "diurnal",
     "external_per_pod_replicas",
     "external_replicas",
     "find_unneeded",
@@ -94,6 +103,7 @@ __all__ = [
     "plan_scale_up",
     "pods_metric_replicas",
     "promql_for",
+    "random_spikes",
     "raw_resource_replicas",
     "record_scale_event",
     "resource_replicas",

@@ -296,7 +296,14 @@ class HPAController:
         if current < spec.min_replicas:
             reason = "Current number of replicas below Spec.MinReplicas"
             return _Decision(spec.min_replicas, reason, statuses, conditions)
-        outcome = await self._compute(hpa, current, self._pods(hpa, target), now, conditions)
+        outcome = await self._compute(
+            hpa,
+            current,
+            self._pods(hpa, target),
+            now=now,
+            conditions=conditions,
+            status_replicas=int(target.status.replicas),
+        )
         if isinstance(outcome, tuple):  # every metric failed, or failures block a scale-down
             failed = attrs.evolve(
                 hpa.status,
@@ -424,8 +431,10 @@ class HPAController:
         hpa: HorizontalPodAutoscaler,
         current: int,
         pods: Sequence[Pod],
+        *,
         now: float,
         conditions: _Conditions,
+        status_replicas: int,
     ) -> _Computed | _Conditions:
         """``computeReplicasForMetrics`` plus orbit's activation: every metric,
         concurrently. Returns the conditions alone when the metrics cannot decide."""
@@ -444,6 +453,7 @@ class HPAController:
                     now=now,
                     tuning=self.tuning,
                     tolerances=tolerances,
+                    status_replicas=status_replicas,
                 )
             except MetricFailure as failure:
                 return failure
@@ -462,14 +472,17 @@ class HPAController:
                 self.events.record(hpa, "Warning", outcome.reason, outcome.message)
         proposal, metric_name, statuses, failures = largest_proposal(specs, outcomes)
         activation = activation_verdict(hpa, specs, outcomes)
-        if activation is not None and (activation[0] or not failures):
-            # An inactive verdict with failing metrics is not trusted (a metric that
-            # could not be read might have said active): scaling to zero waits.
+        if activation is not None:
             active, reason = activation
-            if not active:
+            if active:
+                if proposal < 1:
+                    proposal, metric_name = 1, reason
+            elif not failures or current == 0:
+                # An inactive verdict with failing metrics is not trusted for scaling
+                # *to* zero (a metric that could not be read might have said active);
+                # at zero, a metric that cannot be read never wakes the workload (as
+                # KEDA does not scale from zero on a scaler error).
                 proposal, metric_name = 0, reason
-            elif proposal < 1:
-                proposal, metric_name = 1, reason
         if failures and (len(failures) == len(specs) or proposal < current):
             first = failures[0]
             self.events.record(

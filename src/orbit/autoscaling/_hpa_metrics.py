@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 
 from orbit.api import (
+    ACTIVATION_THRESHOLD_ANNOTATION_PREFIX,
     ContainerResourceMetricStatus,
     ExternalMetricStatus,
     HorizontalPodAutoscaler,
@@ -58,10 +59,7 @@ __all__ = [
     "pod_info",
 ]
 
-ACTIVATION_ANNOTATION_PREFIX = "autoscaling.orbit.dev/activation-threshold."
-"""``autoscaling.orbit.dev/activation-threshold.<metric name>: "5"``: the value an
-Object or External metric must exceed for the workload to be active (KEDA's
-``activationThreshold``); below it, an HPA with ``minReplicas: 0`` scales to zero."""
+ACTIVATION_ANNOTATION_PREFIX = ACTIVATION_THRESHOLD_ANNOTATION_PREFIX
 
 
 class MetricFailure(Exception):
@@ -147,6 +145,16 @@ def _q(milli: int) -> Quantity:
     return Quantity.from_milli(milli)
 
 
+def by_total_value(target: MetricTarget, *, external: bool) -> bool:
+    """Whether an Object or External metric uses its ``value`` (the whole, against the
+    ready pods) rather than its ``averageValue`` (per pod), as ``computeReplicasForMetric``
+    decides: an Object metric by its type; an External one by which value is set,
+    ``averageValue`` first (whatever the type says)."""
+    if external:
+        return target.average_value is None
+    return target.type == "Value"
+
+
 def _target_milli(target: MetricTarget, field: str) -> int:
     value = target.value if field == "value" else target.average_value
     if value is None:
@@ -164,9 +172,12 @@ async def evaluate_metric(
     now: float,
     tuning: Tuning,
     tolerances: Tolerances,
+    status_replicas: int | None = None,
 ) -> MetricOutcome:
-    """Evaluate one metric of ``hpa`` for a target at ``current`` replicas whose
-    selector matches ``pods``; raises :class:`MetricFailure`."""
+    """Evaluate one metric of ``hpa`` for a target at ``current`` replicas (its
+    ``spec.replicas``; ``status_replicas`` is its ``status.replicas``, which the
+    per-pod Object and External arithmetic uses, as Kubernetes does) whose selector
+    matches ``pods``; raises :class:`MetricFailure`."""
     namespace = hpa.metadata.namespace
     infos = [pod_info(p) for p in pods]
     up, down = tolerances.up, tolerances.down
@@ -179,7 +190,10 @@ async def evaluate_metric(
         reason = "FailedGetContainerResourceMetric" if container else "FailedGetResourceMetric"
         try:
             samples = await client.pod_resources(namespace, pods, source.name, container)
-            if source.target.average_utilization is not None:
+            if (
+                source.target.average_value is None
+                and source.target.average_utilization is not None
+            ):
                 proposal = resource_replicas(
                     current,
                     source.target.average_utilization,
@@ -268,6 +282,7 @@ async def evaluate_metric(
             source_q.metric,
             source_q.target,
             current=current,
+            status_replicas=current if status_replicas is None else status_replicas,
             infos=infos,
             tuning=tuning,
             tolerances=tolerances,
@@ -275,7 +290,7 @@ async def evaluate_metric(
         )
         value = (
             MetricValueStatus(value=_q(usage))
-            if source_q.target.type == "Value"
+            if by_total_value(source_q.target, external=external)
             else MetricValueStatus(average_value=_q(proposal.raw_value or 0))
         )
         metric_id = source_q.metric
@@ -314,6 +329,7 @@ async def _query_replicas(
     target: MetricTarget,
     *,
     current: int,
+    status_replicas: int,
     infos: Sequence[PodInfo],
     tuning: Tuning,
     tolerances: Tolerances,
@@ -326,7 +342,7 @@ async def _query_replicas(
     try:
         query = promql_for(metric, hpa.metadata.annotations)
         usage, timestamp = await client.query(query)
-        if target.type == "Value":
+        if by_total_value(target, external=external):
             by_value = external_replicas if external else object_replicas
             proposal = by_value(
                 current,
@@ -341,7 +357,7 @@ async def _query_replicas(
         else:
             per_pod = external_per_pod_replicas if external else object_per_pod_replicas
             proposal = per_pod(
-                current,
+                status_replicas,
                 _target_milli(target, "average_value"),
                 usage,
                 tuning,

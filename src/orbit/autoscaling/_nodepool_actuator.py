@@ -54,7 +54,9 @@ class NodeHost(Protocol):
         """Stop node ``node`` and delete its Node object."""
         ...
 
-    async def drain(self, node: str, /, *, timeout_s: float) -> object:
+    async def drain(
+        self, node: str, /, *, timeout_s: float, force: bool, delete_emptydir_data: bool
+    ) -> object:
         """Cordon node ``node`` and evict its pods through the Eviction API; raise
         ``OrbitError`` or ``TimeoutError`` when that cannot be done."""
         ...
@@ -167,7 +169,12 @@ class NodeActuator:
         name = node.metadata.name
         try:
             try:
-                await self.host.drain(name, timeout_s=self.drain_timeout_s)
+                # The scale-down planner already judged every pod movable (emptyDir in
+                # memory, safe-to-evict, no controller): kubectl's refusals would only
+                # undo that judgement, so the drain is forced as cluster-autoscaler's is.
+                await self.host.drain(
+                    name, timeout_s=self.drain_timeout_s, force=True, delete_emptydir_data=True
+                )
             except (OrbitError, TimeoutError) as error:
                 _log.warning("node pool %s: draining %s failed: %s", pool.name, name, error)
                 self.last_failure = self.clock.monotonic()

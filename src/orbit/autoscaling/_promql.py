@@ -26,16 +26,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from orbit.api import LabelSelector, MetricIdentifier
+from orbit.api import PROMQL_ANNOTATION_PREFIX, LabelSelector, MetricIdentifier
 
 from ._http import BaseUrl, MetricsError, http_get
 from ._scrape import to_milli
 
 __all__ = ["PROMQL_ANNOTATION_PREFIX", "instant_query", "parse_query_response", "promql_for"]
 
-PROMQL_ANNOTATION_PREFIX = "autoscaling.orbit.dev/promql."
-"""``autoscaling.orbit.dev/promql.<metric name>: <PromQL>`` on the HPA: the query an
-Object or External metric of that name runs."""
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -100,7 +97,9 @@ def promql_for(metric: MetricIdentifier, annotations: Mapping[str, str]) -> str:
     if not _METRIC_NAME.fullmatch(metric.name):
         if has_selector:
             raise MetricsError(
-                f"metric {metric.name!r} is a PromQL expression: a selector cannot apply to it"
+                f"metric {metric.name!r} is not a Prometheus metric name, so its selector "
+                "cannot become label matchers; give its query in the annotation "
+                f"{PROMQL_ANNOTATION_PREFIX}{metric.name}"
                 f" (write the matchers in the expression, or use the annotation"
                 f" {PROMQL_ANNOTATION_PREFIX}<name>)"
             )

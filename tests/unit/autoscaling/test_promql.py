@@ -60,7 +60,7 @@ def test_expression_as_metric_name() -> None:
     name = "sum(rate(http_requests_total[1m]))"
     assert promql_for(MetricIdentifier(name=name), {}) == name
     with_selector = MetricIdentifier(name=name, selector=LabelSelector(match_labels={"a": "b"}))
-    with pytest.raises(MetricsError, match="a selector cannot apply to it"):
+    with pytest.raises(MetricsError, match="is not a Prometheus metric name"):
         promql_for(with_selector, {})
 
 
