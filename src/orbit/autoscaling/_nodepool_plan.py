@@ -42,6 +42,7 @@ from orbit.api import (
     Pod,
 )
 from orbit.scheduling import (
+    CycleState,
     Framework,
     Frameworks,
     Snapshot,
@@ -184,7 +185,8 @@ def plan_scale_up(
         framework = frameworks.for_pod(pod)
         if framework is None or pod_priority(pod) < expendable_priority_cutoff:
             continue
-        if framework.place(pod, snapshot).scheduled:
+        # cluster-autoscaler's simulation runs PreFilter and Filter only: no preemption
+        if framework.place(pod, snapshot, post_filter=False).scheduled:
             schedulable.append(pod)
         else:
             waiting.append((pod, framework))
@@ -273,7 +275,7 @@ def _add_spare(pool: PoolState, trial: Snapshot, serial: int) -> str:
 
 def _reasons_on(framework: Framework, pod: Pod, trial: Snapshot, node: str) -> tuple[str, ...]:
     """Why ``pod`` does not fit the empty node ``node``, in the scheduler's words."""
-    result = framework.schedule_one(pod, trial)
+    result = framework.schedule_one(pod, trial, CycleState(post_filter=False))
     status = result.diagnosis.node_statuses.get(node)
     if status is not None and status.reasons:
         return status.reasons

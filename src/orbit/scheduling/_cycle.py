@@ -39,16 +39,19 @@ class CycleState:
 
     ``skip_filter`` / ``skip_score`` hold the plugins whose pre-filter / pre-score said
     Skip. ``binding_annotations`` collects annotations reserve plugins want on the bound
-    pod (the GPU devices), which :meth:`Framework.bound_pod` applies.
+    pod (the GPU devices), which :meth:`Framework.bound_pod` applies. ``post_filter``
+    False makes a failed cycle skip the post-filter plugins (preemption): what-if
+    placements (the node-pool autoscaler's) ask only whether a pod fits.
     """
 
-    __slots__ = ("_data", "binding_annotations", "skip_filter", "skip_score")
+    __slots__ = ("_data", "binding_annotations", "post_filter", "skip_filter", "skip_score")
 
-    def __init__(self) -> None:
+    def __init__(self, *, post_filter: bool = True) -> None:
         self._data: dict[StateKey[Any], Any] = {}
         self.skip_filter: set[str] = set()
         self.skip_score: set[str] = set()
         self.binding_annotations: dict[str, str] = {}
+        self.post_filter = post_filter
 
     def write(self, key: StateKey[T], value: T) -> None:
         """Store ``value`` under ``key`` (replacing any previous value)."""
@@ -74,7 +77,7 @@ class CycleState:
 
     def clone(self) -> CycleState:
         """A copy whose writes do not show in this one (see the module docstring)."""
-        other = CycleState()
+        other = CycleState(post_filter=self.post_filter)
         for key, value in self._data.items():
             clone = getattr(value, "clone", None)
             other._data[key] = clone() if callable(clone) else value

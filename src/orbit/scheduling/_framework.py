@@ -384,7 +384,7 @@ class Framework:
     ) -> ScheduleResult:
         nominated = ""
         victims: tuple[Pod, ...] = ()
-        if self._post_filter:
+        if self._post_filter and state.post_filter:
             status, nominated, victims = self._run_post_filter(state, pod, snapshot, diagnosis)
             diagnosis = attrs.evolve(diagnosis, post_filter_message=status.message)
         status = Status(Code.UNSCHEDULABLE, (diagnosis.message,))
@@ -466,10 +466,11 @@ class Framework:
             hook(self.profile.name, pod, node_name, status)
         return status
 
-    def place(self, pod: Pod, snapshot: Snapshot) -> ScheduleResult:
+    def place(self, pod: Pod, snapshot: Snapshot, *, post_filter: bool = True) -> ScheduleResult:
         """Schedule, reserve and assume in one call: on success the snapshot holds
-        ``result.bound_pod`` on ``result.node_name``; binding is left to the caller."""
-        result = self.schedule_one(pod, snapshot)
+        ``result.bound_pod`` on ``result.node_name``; binding is left to the caller.
+        ``post_filter=False``: a pod that fits nowhere does not try preemption."""
+        result = self.schedule_one(pod, snapshot, CycleState(post_filter=post_filter))
         node = result.node_name
         if node is None:
             return result

@@ -204,3 +204,18 @@ def test_a_pod_waiting_for_its_victims_to_leave_does_not_preempt_again() -> None
 def test_the_dry_run_looks_for_ten_percent_of_the_nodes_but_at_least_a_hundred() -> None:
     plugin = DefaultPreemption(None, handle=None)  # type: ignore[arg-type]
     assert [plugin.num_candidates(n) for n in (50, 1000, 5000)] == [50, 100, 500]
+
+
+def test_a_what_if_cycle_without_post_filter_does_not_preempt() -> None:
+    """The node-pool autoscaler asks only whether a pod fits (cluster-autoscaler's
+    simulation runs PreFilter and Filter): no victims, no nomination, no preemption
+    message, and the snapshot unchanged."""
+    h = harness([make_node("n0", cpu="1")], [pod("low", 1, node="n0")])
+    result = h.framework.place(pod("vip", 10), h.snapshot, post_filter=False)
+    assert not result.scheduled
+    assert result.nominated_node_name == ""
+    assert victims(result) == []
+    assert result.message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert result.diagnosis.post_filter_message == ""
+    # the same pod in a real cycle does preempt (the flag is what differs)
+    assert h.framework.place(pod("vip", 10), h.snapshot).nominated_node_name == "n0"
