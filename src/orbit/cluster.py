@@ -48,6 +48,7 @@ from orbit.autoscaling import (
     NodePoolAutoscaler,
 )
 from orbit.clock import Clock, current_clock
+from orbit.control import ControlServer
 from orbit.controllers import (
     ControllerLoop,
     Informers,
@@ -141,6 +142,9 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         node_pools: Iterable[NodePool] = (),
         node_pool_expander: str | Expander = "least-waste",
         node_autoscaler_options: Mapping[str, Any] | None = None,
+        control_socket: str | bool | None = None,
+        control_tcp: tuple[str, int] | None = None,
+        control_token: str | None = None,
     ) -> None:
         """Set up the store, the loops and the nodes (they start on ``async with``).
 
@@ -200,6 +204,14 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             node_autoscaler_options: more keyword arguments of
                 :class:`orbit.autoscaling.NodePoolAutoscaler` (``scan_interval_s``,
                 ``scale_down_unneeded_s``, ``scale_down_utilization_threshold``...).
+            control_socket: serve the control API (what the ``orbit`` command talks
+                to) on this Unix socket (mode 0600 in a 0700 directory); ``True``: the
+                default path (``orbit.control.default_socket_path()``). Not under
+                the simulator.
+            control_tcp: also serve it on this (host, port), every request needing
+                ``control_token`` (one is generated when not given; see
+                ``cluster.control.token``).
+            control_token: the bearer token the TCP listener requires.
         """
         self.clock: Clock = clock or current_clock()
         if seed is None:
@@ -238,6 +250,10 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
                 **dict(node_autoscaler_options or {}),
             )
             self.metrics.bind_node_pools(lambda: [pool.name for pool in self.node_pools])
+        self.control: ControlServer | None = None
+        if control_socket or control_tcp is not None:
+            path = control_socket if isinstance(control_socket, str) else None
+            self.control = ControlServer(self, path=path, tcp=control_tcp, token=control_token)
         self.cluster_id = cluster_id or new_cluster_id(seed)
         self.keep_running = keep_running
         self.restart_backoff = restart_backoff or RestartBackoff()
@@ -319,6 +335,10 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             await self._start_nodes(self._nodes)
             if self.node_autoscaler is not None:
                 await self._task_group.start(self.node_autoscaler.run)
+            if self.control is not None and in_simulation():
+                self.control = None
+            if self.control is not None:
+                await self._task_group.start(self.control.run)
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -331,6 +351,8 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._task_group is not None
+        if self.control is not None:
+            self.control.stop()  # no requests while the pods stop
         task_group, self._task_group = self._task_group, None
         try:
             with anyio.CancelScope(shield=True):
@@ -356,6 +378,11 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
             for key, containers in (await agent.usage()).items():
                 found.setdefault(key, {}).update(containers)
         return found
+
+    @property
+    def control_path(self) -> str | None:
+        """The control API's Unix socket while it is served (``control_socket=``)."""
+        return self.control.path if self.control is not None else None
 
     @property
     def metrics_url(self) -> str:

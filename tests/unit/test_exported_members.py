@@ -13,6 +13,7 @@ import orbit
 import orbit.admission
 import orbit.api
 import orbit.autoscaling
+import orbit.control
 import orbit.controllers
 import orbit.metrics
 import orbit.net
@@ -41,6 +42,7 @@ PACKAGES = [
     orbit.admission,
     orbit.api,
     orbit.autoscaling,
+    orbit.control,
     orbit.controllers,
     orbit.metrics,
     orbit.net,
