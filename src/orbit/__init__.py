@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from . import runtimes
+from ._cluster_services import ServiceEndpoint as ServiceEndpoint
 from .api import ManifestWarning as ManifestWarning
 from .api import Quantity as Quantity
 from .api import dump as dump
@@ -70,6 +71,7 @@ __all__ = [
     "ResourceExpired",
     "RestartBackoff",
     "RolloutFailed",
+    "ServiceEndpoint",
     "SimNodeProvider",
     "SimRuntime",
     "TooManyRequests",

@@ -5,7 +5,7 @@ Embedding code that routes requests itself (a client pool, a work dispatcher) ne
 what the service proxy uses, without the proxy: where each of a Service's pods is
 reached and whether it is ready. Both verbs read the Service's Endpoints object
 (written by the endpoints controller, or by hand for a Service without a selector)
-and flatten its subsets into one :class:`Endpoint` per address, with its ports by the
+and flatten its subsets into one :class:`ServiceEndpoint` per address, with its ports by the
 Service port's name. ``watch_endpoints`` is the store's watch on that one object (list,
 then watch from the list's resourceVersion; no polling).
 """
@@ -13,7 +13,7 @@ then watch from the list's resourceVersion; no polling).
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 
 import attrs
 
@@ -23,11 +23,11 @@ from orbit.store import Store
 
 from ._cluster_parts import ClusterParts
 
-__all__ = ["Endpoint", "ServicesMixin", "flatten_endpoints"]
+__all__ = ["ServiceEndpoint", "ServicesMixin", "flatten_endpoints"]
 
 
 @attrs.frozen(kw_only=True)
-class Endpoint:
+class ServiceEndpoint:
     """One address behind a Service.
 
     Attributes:
@@ -51,8 +51,8 @@ class Endpoint:
         return f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
 
 
-def flatten_endpoints(endpoints: Endpoints | None) -> list[Endpoint]:
-    """One :class:`Endpoint` per (address, readiness) of ``endpoints`` (an address
+def flatten_endpoints(endpoints: Endpoints | None) -> list[ServiceEndpoint]:
+    """One :class:`ServiceEndpoint` per (address, readiness) of ``endpoints`` (an address
     split over several subsets is merged), sorted by pod name, host and ports."""
     if endpoints is None:
         return []
@@ -67,7 +67,7 @@ def flatten_endpoints(endpoints: Endpoints | None) -> list[Endpoint]:
                 merged.setdefault(key, {}).update(ports)
                 names[key] = ref.name if ref is not None else ""
     found = [
-        Endpoint(host=key[0], ports=ports, ready=key[2], pod=names[key])
+        ServiceEndpoint(host=key[0], ports=ports, ready=key[2], pod=names[key])
         for key, ports in merged.items()
     ]
     return sorted(found, key=lambda e: (e.pod, e.host, sorted(e.ports.items()), not e.ready))
@@ -79,8 +79,10 @@ def _get(store: Store, name: str, namespace: str) -> tuple[Endpoints | None, str
     return (listed.items[0] if listed.items else None), listed.resource_version
 
 
-async def _follow(store: Store, name: str, namespace: str) -> AsyncIterator[list[Endpoint]]:
-    last: list[Endpoint] | None = None
+async def _follow(
+    store: Store, name: str, namespace: str
+) -> AsyncGenerator[list[ServiceEndpoint], None]:
+    last: list[ServiceEndpoint] | None = None
     while True:
         current, resource_version = _get(store, name, namespace)
         flat = flatten_endpoints(current)
@@ -127,15 +129,17 @@ class ServicesMixin(ClusterParts):
         await self.proxy.wait_address(namespace, name, port_name, timeout_s=timeout_s)
         return self.proxy.url(namespace, name, port_name)
 
-    async def endpoints(self, service: str, namespace: str = "default") -> builtins.list[Endpoint]:
-        """The addresses behind a Service now, ready or not (``Endpoint.ready``); empty
+    async def endpoints(
+        self, service: str, namespace: str = "default"
+    ) -> builtins.list[ServiceEndpoint]:
+        """The addresses behind a Service now, ready or not (``ServiceEndpoint.ready``); empty
         when it has no Endpoints (yet). Route to the ready ones."""
         current, _ = _get(self.store, service, namespace)
         return flatten_endpoints(current)
 
     def watch_endpoints(
         self, service: str, namespace: str = "default"
-    ) -> AsyncIterator[builtins.list[Endpoint]]:
+    ) -> AsyncGenerator[builtins.list[ServiceEndpoint], None]:
         """An async iterator of a Service's endpoints: the current list first, then
         the new list whenever it changes (an empty list when the Endpoints go).
 

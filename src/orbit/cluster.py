@@ -374,9 +374,14 @@ class Cluster(NodesMixin, WorkloadsMixin, ServicesMixin):
         """Every running container's cpu and memory use now, by (namespace, pod) then
         container: what ``kubectl top pods`` shows and the HPA's Resource metrics read."""
         found: dict[tuple[str, str], dict[str, Usage]] = {}
-        for agent in list(self.agents.values()):
+
+        async def read(agent: NodeAgent) -> None:
             for key, containers in (await agent.usage()).items():
                 found.setdefault(key, {}).update(containers)
+
+        async with anyio.create_task_group() as group:
+            for agent in list(self.agents.values()):
+                group.start_soon(read, agent)
         return found
 
     @property

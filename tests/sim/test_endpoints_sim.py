@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 import orbit
-from orbit._cluster_services import Endpoint
+from orbit import ServiceEndpoint
 from orbit.api import Endpoints, Pod
 from orbit.clock import current_clock
 from orbit.controllers import ControllerLoop
@@ -116,7 +116,7 @@ async def start(cluster: orbit.Cluster) -> ControllerLoop:
     return await cluster.start_controller(EndpointsController(cluster.store, cluster.clock))
 
 
-async def until(cluster: orbit.Cluster, test: Any, service: str = "web") -> list[Endpoint]:
+async def until(cluster: orbit.Cluster, test: Any, service: str = "web") -> list[ServiceEndpoint]:
     """The endpoints of ``service`` once ``test`` holds for them."""
     with anyio.fail_after(600):
         async with aclosing(cluster.watch_endpoints(service)) as lists:
@@ -126,7 +126,7 @@ async def until(cluster: orbit.Cluster, test: Any, service: str = "web") -> list
     raise AssertionError("the watch ended")
 
 
-def ready_pods(endpoints: list[Endpoint]) -> set[str]:
+def ready_pods(endpoints: list[ServiceEndpoint]) -> set[str]:
     return {e.pod for e in endpoints if e.ready}
 
 
@@ -145,7 +145,7 @@ async def expected(cluster: orbit.Cluster) -> set[tuple[str, str, int, int]]:
     return found
 
 
-def listed(endpoints: list[Endpoint]) -> set[tuple[str, str, int, int]]:
+def listed(endpoints: list[ServiceEndpoint]) -> set[tuple[str, str, int, int]]:
     return {(e.pod, e.host, e.ports["http"], e.ports["metrics"]) for e in endpoints if e.ready}
 
 
@@ -279,7 +279,7 @@ async def test_services_own_their_endpoints_and_selectorless_ones_are_left_alone
         await cluster.apply([service(), bare_pod("p"), manual, manual_endpoints])
         await until(cluster, lambda e: ready_pods(e) == {"p"})
         assert await cluster.endpoints("db") == [
-            Endpoint(host="10.0.0.9", ports={"": 5432}, ready=True)
+            ServiceEndpoint(host="10.0.0.9", ports={"": 5432}, ready=True)
         ]
 
         # a manual edit of a managed Endpoints is put right

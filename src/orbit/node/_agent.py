@@ -487,17 +487,22 @@ class NodeAgent:
 
     async def usage(self) -> dict[tuple[str, str], dict[str, Usage]]:
         """Current cpu and memory use of every running container, by pod
-        (namespace, name) then container name: for the autoscaler and ``top``."""
+        (namespace, name) then container name: for the autoscaler and ``top``. The
+        containers are read concurrently (a Docker stats read takes a second or two)."""
         found: dict[tuple[str, str], dict[str, Usage]] = {}
-        for worker in list(self.workers.values()):
-            key = (worker.pod.metadata.namespace, worker.pod.metadata.name)
-            for record in worker.records.values():
-                if not record.running:
-                    continue
-                try:
-                    found.setdefault(key, {})[record.name] = await self.runtime.usage(record.id)
-                except Exception:
-                    _log.debug("node %s: usage of %s failed", self.name, record.id, exc_info=True)
+
+        async def read(key: tuple[str, str], name: str, container_id: str) -> None:
+            try:
+                found.setdefault(key, {})[name] = await self.runtime.usage(container_id)
+            except Exception:
+                _log.debug("node %s: usage of %s failed", self.name, container_id, exc_info=True)
+
+        async with anyio.create_task_group() as group:
+            for worker in list(self.workers.values()):
+                key = (worker.pod.metadata.namespace, worker.pod.metadata.name)
+                for record in worker.records.values():
+                    if record.running:
+                        group.start_soon(read, key, record.name, record.id)
         return found
 
     # -- shutdown ------------------------------------------------------------------------
