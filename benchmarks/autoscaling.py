@@ -38,42 +38,46 @@ virtual time, a watch on the Deployment and the HPA's events:
 - **pod-hours**, **node-hours** and **cost** (node-hours x price, the fixed node too),
   **pending pod-seconds** (pods not bound to a node: waiting for a node to boot);
 - nodes added and removed by the node-pool autoscaler, the most replicas and nodes.
+
+The run, the sampling and the summary are :mod:`orbit.whatif`'s (what ``orbit sim``
+runs); this script is the scenario, its table and its JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import itertools
 import json
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
 
-import orbit
-from orbit.api import Deployment, HorizontalPodAutoscaler, Node, Pod
-from orbit.autoscaling import Diurnal, SharedLoad, diurnal, random_spikes
-from orbit.errors import ResourceExpired
-from orbit.runtimes import SimRuntime
-from orbit.simulation import simulate
+from orbit.autoscaling import Diurnal, diurnal, random_spikes
+from orbit.whatif import (
+    Day,
+    Load,
+    NodeGroup,
+    PoolSpec,
+    Recorder,
+    WhatIf,
+    compact_json,
+    markdown_table,
+    plot,
+    run_policies,
+)
 
 RESULTS = Path(__file__).parent / "results" / "autoscaling.json"
 PLOT = Path(__file__).parent.parent / "docs" / "img" / "autoscaling-day.png"
 
 REQUEST_MILLIS = 250
 TARGET_UTILIZATION = 60
-TOLERANCE = 0.1
 NODE_CAPACITY = {"cpu": "2", "memory": "8Gi"}
 PRICE_PER_HOUR = 0.096
-FLAP_WINDOW_S = 300.0
 
 POLICIES: dict[str, dict[str, Any] | None] = {
     "kubernetes-default": None,
@@ -147,10 +151,34 @@ class Scenario:
             seed=self.seed,
         )
 
-    @property
-    def above_cores(self) -> float:
-        """Per-pod use above which the load is above target (tolerance included)."""
-        return TARGET_UTILIZATION / 100 * REQUEST_MILLIS / 1000 * (1 + TOLERANCE)
+    def what_if(self, policies: Sequence[str]) -> WhatIf:
+        """The scenario as an :class:`orbit.whatif.WhatIf` running ``policies``."""
+        return WhatIf(
+            name="autoscaling-day",
+            manifests=(deployment(self.min_replicas), hpa(self)),
+            load=Load(selector="app=web", curve=self.curve(), namespace="default"),
+            nodes=(
+                NodeGroup(
+                    prefix="base",
+                    count=self.fixed_nodes,
+                    capacity=NODE_CAPACITY,
+                    cost_per_hour=PRICE_PER_HOUR,
+                ),
+            ),
+            pools=(
+                PoolSpec(
+                    name="pool",
+                    capacity=NODE_CAPACITY,
+                    max_nodes=self.pool_max_nodes,
+                    cost_per_hour=PRICE_PER_HOUR,
+                    boot_delay_s=self.boot_delay_s,
+                ),
+            ),
+            duration_s=self.span_s,
+            policies={name: POLICIES[name] for name in policies},
+            seed=self.seed,
+            sample_s=self.sample_s,
+        )
 
 
 def deployment(replicas: int) -> dict[str, Any]:
@@ -176,7 +204,8 @@ def deployment(replicas: int) -> dict[str, Any]:
     }
 
 
-def hpa(scenario: Scenario, behavior: dict[str, Any] | None) -> dict[str, Any]:
+def hpa(scenario: Scenario) -> dict[str, Any]:
+    """The HPA without a behavior block (each policy adds its own)."""
     target = {"type": "Utilization", "averageUtilization": TARGET_UTILIZATION}
     spec: dict[str, Any] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
@@ -184,8 +213,6 @@ def hpa(scenario: Scenario, behavior: dict[str, Any] | None) -> dict[str, Any]:
         "maxReplicas": scenario.max_replicas,
         "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
     }
-    if behavior is not None:
-        spec["behavior"] = behavior
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -194,255 +221,24 @@ def hpa(scenario: Scenario, behavior: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _unbound(pod: Pod) -> bool:
-    return (
-        not pod.spec.node_name
-        and pod.metadata.deletion_timestamp is None
-        and pod.status.phase not in ("Succeeded", "Failed")
-    )
-
-
-class Recorder:
-    """Samples the cluster on a period and follows every change of the Deployment's
-    replicas, in the simulation's virtual time."""
-
-    COLUMNS = ("t", "demand", "replicas", "ready", "unbound", "nodes")
-
-    def __init__(self, cluster: orbit.Cluster, load: SharedLoad) -> None:
-        self.cluster = cluster
-        self.load = load
-        self.timeline: list[tuple[float, float, int, int, int, int]] = []
-        self.scalings: list[tuple[float, int, int]] = []  # (t, from, to)
-        self._current = 0
-
-    def sample(self) -> None:
-        store = self.cluster.store
-        t = self.load.now()
-        web: Deployment = store.get(Deployment, "web", "default")
-        pods = store.list(Pod, label_selector="app=web").items
-        row = (
-            round(t, 3),
-            round(self.load.demand(t), 4),
-            web.spec.replicas or 0,
-            self.load.ready_pods(),
-            sum(1 for pod in pods if _unbound(pod)),
-            len(store.list(Node).items),
-        )
-        self.timeline.append(row)
-
-    async def sample_every(self, period_s: float) -> None:
-        while True:
-            self.sample()
-            await anyio.sleep(period_s)
-
-    async def follow_scale(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Record each change of ``web``'s spec.replicas (relisting if the watch expires)."""
-        store = self.cluster.store
-        self._current = store.get(Deployment, "web", "default").spec.replicas or 0
-        version = store.resource_version
-        task_status.started()
-        while True:
-            try:
-                async with store.watch(Deployment, resource_version=version) as watch:
-                    async for event in watch:
-                        version = event.object.metadata.resource_version
-                        if event.object.metadata.name == "web":
-                            self._seen(event.object)
-            except ResourceExpired:
-                version = store.resource_version
-                self._seen(store.get(Deployment, "web", "default"))
-
-    def _seen(self, web: Deployment) -> None:
-        replicas = web.spec.replicas or 0
-        if replicas != self._current:
-            self.scalings.append((self.load.now(), self._current, replicas))
-            self._current = replicas
-
-
-async def _day(policy: str, scenario: Scenario) -> dict[str, Any]:
-    """The policy's day (inside ``simulate``): the timeline, the scalings and counts."""
-    load = SharedLoad("app=web", scenario.curve(), namespace="default")
-    fixed = [
-        orbit.Node(f"base-{i}", runtime=SimRuntime(NODE_CAPACITY, behaviour=load.behaviour))
-        for i in range(scenario.fixed_nodes)
-    ]
-    provider = orbit.SimNodeProvider(boot_delay_s=scenario.boot_delay_s, behaviour=load.behaviour)
-    pool = orbit.NodePool(
-        "pool",
-        orbit.Node("template", capacity=NODE_CAPACITY),
-        max_nodes=scenario.pool_max_nodes,
-        cost_per_hour=PRICE_PER_HOUR,
-        provider=provider,
-    )
-    async with orbit.Cluster(nodes=fixed, node_pools=[pool], seed=scenario.seed) as cluster:
-        load.bind(cluster.store, cluster.clock)
-        await cluster.apply([deployment(scenario.min_replicas), hpa(scenario, POLICIES[policy])])
-        recorder = Recorder(cluster, load)
-        async with anyio.create_task_group() as group:
-            await group.start(recorder.follow_scale)
-            group.start_soon(recorder.sample_every, scenario.sample_s)
-            await anyio.sleep(scenario.span_s - load.now())
-            group.cancel_scope.cancel()
-        autoscaler: HorizontalPodAutoscaler = await cluster.get("hpa", "web")
-        events = await cluster.events(involved=autoscaler)
-        rescales = sum(e.count for e in events if e.reason == "SuccessfulRescale")
-        failed = sum(e.count for e in events if e.type == "Warning")
-    return {
-        "policy": policy,
-        "timeline": recorder.timeline,
-        "scalings": recorder.scalings,
-        "rescale_events": rescales,
-        "hpa_warnings": failed,
-        "nodes_added": len(provider.created),
-        "nodes_removed": len(provider.deleted),
-    }
-
-
-def reversals(scalings: Sequence[tuple[float, int, int]]) -> tuple[int, int]:
-    """(direction reversals, those within ``FLAP_WINDOW_S`` of the previous scaling)."""
-    count = quick = 0
-    for (t0, a0, b0), (t1, a1, b1) in itertools.pairwise(scalings):
-        if (b0 > a0) != (b1 > a1):
-            count += 1
-            quick += t1 - t0 < FLAP_WINDOW_S
-    return count, quick
-
-
-def summarise(day: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
-    """The policy's row: integrals over the sampled timeline, counts over the scalings."""
-    timeline = day["timeline"]
-    dt = scenario.sample_s
-    limit = scenario.above_cores
-    above = sum(dt for _, demand, _, ready, _, _ in timeline if demand / max(1, ready) > limit)
-    node_hours = sum(row[5] for row in timeline) * dt / 3600
-    flips, flaps = reversals(day["scalings"])
-    return {
-        "policy": day["policy"],
-        "above_target_s": above,
-        "above_target_share": above / (len(timeline) * dt),
-        "rescale_events": day["rescale_events"],
-        "replica_changes": len(day["scalings"]),
-        "reversals": flips,
-        "flaps": flaps,
-        "pod_hours": round(sum(row[2] for row in timeline) * dt / 3600, 2),
-        "node_hours": round(node_hours, 2),
-        "cost": round(node_hours * PRICE_PER_HOUR, 3),
-        "pending_pod_s": sum(row[4] for row in timeline) * dt,
-        "max_replicas": max(row[2] for row in timeline),
-        "max_nodes": max(row[5] for row in timeline),
-        "nodes_added": day["nodes_added"],
-        "nodes_removed": day["nodes_removed"],
-        "hpa_warnings": day["hpa_warnings"],
-    }
-
-
-def run_policy(policy: str, scenario: Scenario) -> dict[str, Any]:
-    """Simulate one policy's day; the day, its summary row and the wall time."""
-    began = time.perf_counter()
-    day = simulate(_day, policy, scenario, seed=scenario.seed)
-    day["wall_s"] = round(time.perf_counter() - began, 2)
-    day["summary"] = summarise(day, scenario) | {"wall_s": day["wall_s"]}
-    return day
-
-
-def run_all(policies: Sequence[str], scenario: Scenario, jobs: int) -> list[dict[str, Any]]:
+def run_all(policies: Sequence[str], scenario: Scenario, jobs: int) -> list[Day]:
     """Every policy's day, ``jobs`` processes at a time, in the order given."""
-    if jobs <= 1:
-        return [run_policy(p, scenario) for p in policies]
-    with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(run_policy, p, scenario) for p in policies]
-        for future in concurrent.futures.as_completed(futures):
-            row = future.result()["summary"]
-            print(f"  {row['policy']}: {row['wall_s']:.1f} s wall", file=sys.stderr)
-        return [f.result() for f in futures]
 
+    def done(day: Day) -> None:
+        print(f"  {day.policy}: {day.wall_s:.1f} s wall", file=sys.stderr)
 
-TABLE = (
-    ("policy", "policy", "{}"),
-    ("above target", "above_target_s", "{:,.0f} s"),
-    ("scale events", "rescale_events", "{}"),
-    ("reversals", "reversals", "{}"),
-    ("flaps <5m", "flaps", "{}"),
-    ("pod-h", "pod_hours", "{:.1f}"),
-    ("node-h", "node_hours", "{:.2f}"),
-    ("cost $", "cost", "{:.2f}"),
-    ("pending pod-s", "pending_pod_s", "{:,.0f}"),
-    ("max pods", "max_replicas", "{}"),
-    ("max nodes", "max_nodes", "{}"),
-    ("nodes +/-", "nodes", "{}"),
-)
+    return run_policies(
+        scenario.what_if(policies), policies, jobs=jobs, done=done if jobs > 1 else None
+    )
 
 
 def print_table(rows: Sequence[dict[str, Any]]) -> None:
     """A markdown table of the summary rows."""
-    print("| " + " | ".join(head for head, _, _ in TABLE) + " |")
-    print("|" + "|".join(" --- " for _ in TABLE) + "|")
-    for row in rows:
-        values = {**row, "nodes": f"{row['nodes_added']}/{row['nodes_removed']}"}
-        print("| " + " | ".join(fmt.format(values[key]) for _, key, fmt in TABLE) + " |")
+    for line in markdown_table(rows):
+        print(line)
 
 
-def plot(days: Sequence[dict[str, Any]], scenario: Scenario, path: Path) -> None:
-    """One panel per policy over the day in hours: the load as the pods it needs at the
-    target (shaded), the replicas and ready pods (left axis), the nodes (right axis)."""
-    try:
-        import matplotlib  # noqa: PLC0415 - optional
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError:
-        print(f"matplotlib is not installed: no plot written to {path}", file=sys.stderr)
-        return
-    figure, axes = plt.subplots(
-        len(days), 1, figsize=(12, 2.6 * len(days)), sharex=True, squeeze=False
-    )
-    for axis, day in zip(axes[:, 0], days, strict=True):
-        _panel(axis, day, scenario)
-    axes[-1, 0].set_xlabel("hour of the simulated day")
-    axes[-1, 0].set_xlim(0, scenario.hours)
-    figure.suptitle("orbit what-if: HPA + node pool over a simulated day (same seeded load)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    print(f"plot written to {path}", file=sys.stderr)
-
-
-def _panel(axis: Any, day: dict[str, Any], scenario: Scenario) -> None:
-    t, demand, replicas, ready, _, nodes = zip(*day["timeline"], strict=True)
-    hours = [x / 3600 for x in t]
-    per_pod = TARGET_UTILIZATION / 100 * REQUEST_MILLIS / 1000
-    need = [cores / per_pod for cores in demand]
-    load = "load (pods at 60 %)"
-    axis.fill_between(hours, need, color="tab:orange", alpha=0.25, lw=0, label=load)
-    axis.step(hours, replicas, where="post", color="tab:blue", lw=1.0, label="replicas")
-    axis.step(hours, ready, where="post", color="tab:green", lw=0.7, alpha=0.8, label="ready")
-    axis.set_ylim(0, scenario.max_replicas * 1.3)
-    axis.set_ylabel("pods")
-    right = axis.twinx()
-    right.step(hours, nodes, where="post", color="tab:red", lw=1.2, label="nodes")
-    right.set_ylim(0, (scenario.fixed_nodes + scenario.pool_max_nodes) * 1.3)
-    right.set_ylabel("nodes", color="tab:red")
-    s = day["summary"]
-    axis.set_title(
-        f"{day['policy']}: {s['above_target_s'] / 60:.0f} min above target, "
-        f"{s['rescale_events']} scalings ({s['reversals']} reversals), "
-        f"{s['node_hours']:.1f} node-h, {s['pending_pod_s'] / 60:.0f} pending pod-min",
-        fontsize="medium",
-        loc="left",
-    )
-    lines, labels = axis.get_legend_handles_labels()
-    more_lines, more_labels = right.get_legend_handles_labels()
-    axis.legend(
-        lines + more_lines, labels + more_labels, loc="upper left", fontsize="x-small", ncol=4
-    )
-
-
-def _compact(text: str) -> str:
-    """JSON with each innermost list of numbers on one line."""
-    return re.sub(r"\[\s+([-\d.,\s]+?)\s+\]", lambda m: "[" + " ".join(m[1].split()) + "]", text)
-
-
-def write_json(path: Path, days: Sequence[dict[str, Any]], scenario: Scenario, wall: float) -> None:
+def write_json(path: Path, days: Sequence[Day], scenario: Scenario, wall: float) -> None:
     """The summary rows, the scenario and each day's timeline every 5 minutes."""
     every = max(1, round(300 / scenario.sample_s))
     payload = {
@@ -452,13 +248,13 @@ def write_json(path: Path, days: Sequence[dict[str, Any]], scenario: Scenario, w
         "scenario": attrs.asdict(scenario),
         "policies": POLICIES,
         "wall_s": round(wall, 1),
-        "rows": [day["summary"] for day in days],
+        "rows": [day.summary for day in days],
         "timeline_columns": Recorder.COLUMNS,
-        "timelines": {d["policy"]: d["timeline"][::every] for d in days},
-        "scalings": {d["policy"]: d["scalings"] for d in days},
+        "timelines": {d.policy: d.timeline[::every] for d in days},
+        "scalings": {d.policy: d.scalings for d in days},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_compact(json.dumps(payload, indent=2)) + "\n")
+    path.write_text(compact_json(json.dumps(payload, indent=2)) + "\n")
     print(f"results written to {path}", file=sys.stderr)
 
 
@@ -484,12 +280,16 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     days = run_all(args.policies, scenario, args.jobs)
     wall = time.perf_counter() - began
-    print_table([day["summary"] for day in days])
-    each = ", ".join(f"{d['policy']} {d['wall_s']:.1f} s" for d in days)
+    print_table([day.summary for day in days])
+    each = ", ".join(f"{d.policy} {d.wall_s:.1f} s" for d in days)
     print(f"\nwall {wall:.1f} s ({args.jobs} processes); per policy: {each}")
     write_json(args.json, days, scenario, wall)
     if args.plot is not None:
-        plot(days, scenario, args.plot)
+        title = "orbit what-if: HPA + node pool over a simulated day (same seeded load)"
+        if plot(days, scenario.what_if(args.policies), args.plot, title=title):
+            print(f"plot written to {args.plot}", file=sys.stderr)
+        else:
+            print(f"matplotlib is not installed: no plot written to {args.plot}", file=sys.stderr)
     return 0
 
 

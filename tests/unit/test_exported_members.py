@@ -22,6 +22,7 @@ import orbit.runtimes
 import orbit.scheduling
 import orbit.simulation
 import orbit.store
+import orbit.whatif
 
 FIXED_TOP_LEVEL = {
     "Cluster",
@@ -51,6 +52,7 @@ PACKAGES = [
     orbit.scheduling,
     orbit.simulation,
     orbit.store,
+    orbit.whatif,
 ]
 
 
