@@ -180,7 +180,12 @@ def _add_nodes(sub: Any) -> None:
     )
     drain.add_argument("--delete-emptydir-data", action="store_true")
     drain.add_argument("--grace-period", type=int, default=-1, help="-1: each pod's own")
-    drain.add_argument("--timeout", type=parse_duration, default=0.0, help="0: no limit")
+    drain.add_argument(
+        "--timeout",
+        type=parse_duration,
+        default=0.0,
+        help="0: 300s (orbit's default; kubectl waits forever)",
+    )
 
 
 def _add_optional(sub: Any) -> list[str]:
