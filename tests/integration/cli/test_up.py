@@ -185,3 +185,89 @@ async def test_invalid_manifests_are_listed_and_nothing_starts(tmp_path: Path) -
     assert f"{bad}: spec.replicas:" in err
     assert f"{bad}: spec.template.spec.containers[0].resources.limits.memory:" in err
     assert not socket.exists()
+
+
+def docker_manifests(namespace: str) -> str:
+    """A namespace of its own and two busybox replicas in it (Docker's image)."""
+    return f"""\
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {namespace}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: sleeper, namespace: {namespace}}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: sleeper}}
+  template:
+    metadata:
+      labels: {{app: sleeper}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: main
+          image: orbit-busybox:1
+          imagePullPolicy: Never
+          command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+"""
+
+
+def docker_containers(namespace: str) -> list[str]:
+    """Ids of every container (running or not) orbit started for a pod of ``namespace``."""
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=orbit.dev/pod-namespace={namespace}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest.fixture
+def docker_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path, str]]:
+    """``orbit up --runtime docker`` in the background, its pods in a namespace of their
+    own; (process, socket, output file, namespace). Whatever is left is removed."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "docker"))
+    from docker_helpers import ensure_busybox_image  # noqa: PLC0415 - a sibling test folder
+
+    anyio.run(ensure_busybox_image)
+    namespace = f"up-{uuid.uuid4().hex[:10]}"
+    (tmp_path / "app.yaml").write_text(docker_manifests(namespace))
+    socket = tmp_path / "s.sock"
+    output = tmp_path / "up.log"
+    argv = [*ORBIT, "up", "-f", str(tmp_path / "app.yaml"), "--runtime", "docker", "--no-view"]
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [*argv, "--socket", str(socket)], stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process, socket, output, namespace
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for container in docker_containers(namespace):
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+
+
+async def test_up_on_docker_leaves_no_container_after_ctrl_c(
+    docker_up: tuple[subprocess.Popen[bytes], Path, Path, str],
+) -> None:
+    process, socket, output, namespace = docker_up
+    await until(lambda: f"control socket at {socket}" in output.read_text(), "the socket")
+    client = ControlClient(str(socket))
+
+    async def both_running() -> bool:
+        pods = (await client.get("pods", namespace=namespace))["items"]
+        return [p.get("status", {}).get("phase") for p in pods] == ["Running", "Running"]
+
+    await until(both_running, "both replicas Running in Docker", deadline_s=60)
+    assert len(docker_containers(namespace)) == 2
+
+    process.send_signal(signal.SIGINT)
+    await until(lambda: process.poll() is not None, "orbit up to exit after SIGINT", 60)
+    assert process.returncode == 0, output.read_text()
+    assert docker_containers(namespace) == []
+    assert not socket.exists()
