@@ -184,6 +184,8 @@ async def _serve(args: argparse.Namespace, documents: list[Any], console: Consol
             return 1
         for result in results:
             _say(f"{result}")
+        if args.runtime == "docker":
+            await _check_images(cluster, images_of(documents), console)
         server = ControlServer(cluster, path=socket_path(args))
         try:
             await group.start(server.run)
@@ -203,6 +205,58 @@ async def _serve(args: argparse.Namespace, documents: list[Any], console: Consol
         else:
             await run_live_view(cluster, header, console)
     return 0
+
+
+def images_of(documents: Sequence[Any]) -> list[str]:
+    """Every image the manifests' pods and pod templates name (init containers too), in
+    order, once each: what a node will need. ``documents`` are manifest dicts."""
+    found: dict[str, None] = {}
+    for doc in documents:
+        spec = doc.get("spec") if isinstance(doc, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        job = (spec.get("jobTemplate") or {}).get("spec") or {}
+        template = spec.get("template") or job.get("template") or {}
+        pod_spec = (
+            template.get("spec") if template else (spec if doc.get("kind") == "Pod" else None)
+        )
+        if not isinstance(pod_spec, dict):
+            continue
+        for key in ("initContainers", "containers"):
+            for container in pod_spec.get(key) or ():
+                image = container.get("image") if isinstance(container, dict) else None
+                if image:
+                    found.setdefault(str(image), None)
+    return list(found)
+
+
+async def _check_images(cluster: orbit.Cluster, images: Sequence[str], console: Console) -> None:
+    """Look up each image on the Docker engine (no registry is assumed), with progress,
+    and say which are missing before their pods fail with ErrImagePull."""
+    runtime = next(
+        (agent.runtime for agent in cluster.agents.values() if agent.runtime.kind == "docker"),
+        None,
+    )
+    if runtime is None or not images:
+        return
+    missing: list[str] = []
+    with console.status("checking images...") as status:
+        for i, image in enumerate(images, 1):
+            status.update(f"checking images: {i}/{len(images)} {image}")
+            try:
+                present = await runtime.has_image(image)  # type: ignore[attr-defined]
+            except OrbitError as exc:
+                _say(f"orbit: image {image}: cannot check ({exc})")
+                continue
+            if not present:
+                missing.append(image)
+    for image in missing:
+        _say(
+            f"orbit: image {image} is not on the Docker engine: its pods will wait in "
+            "ErrImagePull / ImagePullBackOff (build or load it: docker build, docker load)"
+        )
+    if not missing:
+        _say(f"orbit: {len(images)} image{'s' if len(images) != 1 else ''} present")
 
 
 def _try_hint(args: argparse.Namespace, path: str) -> str:

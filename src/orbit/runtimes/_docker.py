@@ -302,6 +302,11 @@ class DockerRuntime:
         with _engine_errors("CreateContainerError"):
             return await containers.create(config, name=name)
 
+    async def has_image(self, image: str) -> bool:
+        """Whether the engine holds ``image`` now (no pull): for up-front checks
+        (``orbit up`` reports missing images before their pods fail to start)."""
+        return await self._image(image) is not None
+
     async def _image(self, image: str) -> dict[str, Any] | None:
         try:
             with _engine_errors("ErrImageInspect"):

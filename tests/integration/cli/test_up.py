@@ -265,6 +265,7 @@ async def test_up_on_docker_leaves_no_container_after_ctrl_c(
 
     await until(both_running, "both replicas Running in Docker", deadline_s=60)
     assert len(docker_containers(namespace)) == 2
+    assert "orbit: 1 image present" in output.read_text()  # checked before the pods ran
 
     process.send_signal(signal.SIGINT)
     await until(lambda: process.poll() is not None, "orbit up to exit after SIGINT", 60)

@@ -35,7 +35,9 @@ from orbit.api import (
     Service,
     ServicePort,
     ServiceSpec,
+    read_documents,
 )
+from orbit.cli._up import images_of
 from orbit.cli._view import (
     DEPLOYMENT_HEADER,
     EVENT_HEADER,
@@ -328,3 +330,45 @@ def test_event_lines_for_the_log_without_a_view() -> None:
         event_line(once, UTC)
         == "00:00:00 Normal  Scheduled          pod/web: Successfully assigned default/web to n1"
     )
+
+
+def test_images_of_lists_every_pod_template_image_once() -> None:
+    text = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers: [{name: init, image: "busybox:1"}]
+      containers: [{name: web, image: "web:v1"}, {name: side, image: "busybox:1"}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: job, image: "etl:2"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: one}
+spec:
+  containers: [{name: main, image: "web:v1"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+    documents = [d.data for d in read_documents(text)]
+    assert images_of(documents) == ["busybox:1", "web:v1", "etl:2"]
