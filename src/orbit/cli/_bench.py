@@ -32,7 +32,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import orbit
-from orbit.scheduling import strategies
 
 __all__ = ["BenchmarkNotFound", "find_benchmarks", "register", "run_bench_placement"]
 
@@ -63,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--strategy",
         action="append",
         metavar="S",
-        help=f"a strategy (default: all: {', '.join(strategies())})",
+        help="a strategy (default: all: balanced, best-fit, ffd, first-fit, optimal, spread)",
     )
     parser.add_argument("--limit", type=int, default=None, help="instances per dataset")
     parser.add_argument(
@@ -109,6 +108,8 @@ def _options(args: argparse.Namespace, script: ModuleType, benchmarks: Path) -> 
     unknown = [name for name in chosen if name not in sets]
     if unknown:
         raise ValueError(f"unknown dataset {', '.join(unknown)}; known: {', '.join(sets)}")
+    from orbit.scheduling import strategies  # noqa: PLC0415 - loads numpy: only when run
+
     names = list(args.strategy or strategies())
     wrong = [name for name in names if name not in strategies()]
     if wrong:

@@ -22,13 +22,16 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from orbit.errors import OrbitError, ValidationError
-from orbit.whatif import Day, WhatIf, load_scenario, markdown_table, run_policies, write_report
+
+if TYPE_CHECKING:
+    from orbit.whatif import Day, WhatIf
 
 __all__ = ["SimulationAborted", "register", "run_sim"]
 
@@ -105,12 +108,16 @@ def _run(
                 description=f"{day.policy} ({day.wall_s:.1f} s)",
             )
 
+        from orbit.whatif import run_policies  # noqa: PLC0415 - loads the Cluster
+
         return run_policies(whatif, names, jobs=jobs, progress=advanced, done=done)
 
 
 async def run_sim(args: argparse.Namespace) -> int:
     """``orbit sim``: exit 0 with the report written, 1 on an invalid scenario or a
     failed run."""
+    from orbit.whatif import load_scenario, markdown_table, write_report  # noqa: PLC0415
+
     try:
         whatif = load_scenario(args.scenario, seed=args.seed)
         names = _chosen(whatif, args.policy)

@@ -26,7 +26,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 import anyio.abc
@@ -36,10 +36,19 @@ import orbit
 from orbit.api import decode_documents, read_documents
 from orbit.control import ControlServer
 from orbit.errors import Forbidden, Issue, OrbitError, ValidationError
-from orbit.scheduling import Profile, default_profiles
 
 from ._common import socket_path
-from ._live import run_event_log, run_live_view
+
+if TYPE_CHECKING:
+    from orbit.scheduling import Profile
+
+
+def default_profiles() -> dict[str, Profile]:
+    """orbit's scheduler profiles (loaded when ``up`` runs: the scheduler needs numpy)."""
+    from orbit.scheduling import default_profiles as profiles  # noqa: PLC0415
+
+    return profiles()
+
 
 __all__ = ["MANIFEST_SUFFIXES", "manifest_files", "read_manifests", "register", "run_up"]
 
@@ -68,7 +77,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--scheduler",
         default="default",
         metavar="PROFILE",
-        choices=sorted(default_profiles()),
         help="the scheduler profile pods get by default (default, binpack, spread, optimal)",
     )
     parser.add_argument(
@@ -167,6 +175,8 @@ def _profiles(name: str) -> list[Profile]:
 async def _serve(args: argparse.Namespace, documents: list[Any], console: Console) -> int:
     """Start the cluster, apply, serve the socket, show it; returns only on an error
     (a signal cancels it)."""
+    from ._live import run_event_log, run_live_view  # noqa: PLC0415 - loads the Cluster
+
     err = sys.stderr
     cluster = orbit.Cluster(
         nodes=_nodes(args.runtime, args.nodes),
@@ -300,6 +310,13 @@ async def run_up(args: argparse.Namespace) -> int:
     if args.nodes is not None and args.nodes < 1:
         sys.stderr.write("error: --nodes must be at least 1\n")
         return 1
+    known = sorted(default_profiles())
+    if args.scheduler not in known:
+        sys.stderr.write(
+            f"error: --scheduler {args.scheduler!r}: no such profile (orbit has: "
+            f"{', '.join(known)})\n"
+        )
+        return 2
     console = Console()
     code = 0
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from orbit._rollout import ROLLED_BACK_FROM, rollout_state
 from orbit.api import Decoded, Document, KindInfo, decode_documents, read_documents, resolve_kind
 from orbit.control import ControlError
 from orbit.errors import RolloutFailed, ValidationError
@@ -229,6 +228,9 @@ async def rollout_status(args: argparse.Namespace) -> int:
     kubectl's "Waiting for deployment ..." lines as they change, then
     ``deployment "web" successfully rolled out``. A rollout that exceeds its progress
     deadline, or that orbit rolls back, is an error."""
+    # orbit's own judgement of a rollout; imported here, as it loads the controllers
+    from orbit._rollout import ROLLED_BACK_FROM, rollout_state  # noqa: PLC0415
+
     info, name = _deployment(args, "rollout status")
     client = client_for(args)
     namespace = namespace_of(args)
