@@ -134,11 +134,18 @@ class ClusterMetrics:
         self._limiter = anyio.CapacityLimiter(_MAX_CONCURRENT_SCRAPES)
         self._cache: tuple[float, dict[_Key, tuple[Usage, float]]] | None = None
         self._previous_at: dict[_Key, float] = {}
+        self._reading = anyio.Lock()  # one reading at a time: the others share it
 
     # -- Resource ----------------------------------------------------------------------
 
     async def _readings(self) -> dict[_Key, tuple[Usage, float]]:
-        """(namespace, pod, container) -> (usage, window), read at most once a second."""
+        """(namespace, pod, container) -> (usage, window), read at most once a second.
+        Concurrent callers (the metrics of one HPA, several HPAs) wait for one reading
+        and share it: two readings at one instant would make each other's window 0."""
+        async with self._reading:
+            return await self._read_or_reuse()
+
+    async def _read_or_reuse(self) -> dict[_Key, tuple[Usage, float]]:
         cached = self._cache
         if cached is not None and self._clock.monotonic() - cached[0] < _REUSE_S:
             return cached[1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import anyio
+import anyio.lowlevel
 import pytest
 from loopback_http import closed_port, make_pod, response, serve
 
@@ -109,6 +111,37 @@ async def test_window_is_the_time_since_the_previous_reading() -> None:
     assert usage.calls == 2
     assert first["web-1"].window == DEFAULT_WINDOW_S
     assert second["web-1"] == Sample(value=750, timestamp=t + 15, window=15.0)
+
+
+class SlowUsage(FakeUsage):
+    """A usage read that yields to the loop (as reading many containers does)."""
+
+    async def __call__(self) -> Mapping[tuple[str, str], Mapping[str, Usage]]:
+        await anyio.lowlevel.checkpoint()
+        return await super().__call__()
+
+
+async def test_concurrent_callers_share_one_reading() -> None:
+    """The cpu and memory metrics of one HPA sync (and other HPAs) ask at once: one
+    reading serves them all, so none sees a zero-length window from its twin."""
+    clock = ManualClock()
+    t = clock.now()
+    usage = SlowUsage({("default", "web-1"): {"app": _use(0.25, 100, t)}})
+    metrics = _metrics(usage, clock)
+    pods = [make_pod("web-1")]
+    await metrics.pod_resources("default", pods, "cpu")
+    await clock.sleep(15)
+    usage.readings = {("default", "web-1"): {"app": _use(0.5, 100, t + 15)}}
+    found: list[Sample] = []
+
+    async def ask(resource: str) -> None:
+        found.append((await metrics.pod_resources("default", pods, resource))["web-1"])
+
+    async with anyio.create_task_group() as group:
+        for resource in ("cpu", "memory", "cpu"):
+            group.start_soon(ask, resource)
+    assert usage.calls == 2
+    assert [sample.window for sample in found] == [15.0, 15.0, 15.0]
 
 
 async def test_unknown_resource_and_failing_usage() -> None:
