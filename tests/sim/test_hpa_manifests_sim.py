@@ -241,5 +241,48 @@ def test_autoscaling_v2beta1_is_refused_naming_the_api_version() -> None:
     assert issue.path == "apiVersion"
     assert issue.message == (
         'Unsupported value: "autoscaling/v2beta1": orbit serves HorizontalPodAutoscaler'
-        " as autoscaling/v2, autoscaling/v2beta2"
+        " as autoscaling/v2, autoscaling/v2beta2, autoscaling/v1"
     )
+
+
+# kubernetes/website content/en/examples/application/hpa/php-apache.yaml (CC BY 4.0):
+# the HPA walkthrough's autoscaling/v1 object, as written.
+PHP_APACHE_V1 = """\
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata:
+  name: php-apache
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: php-apache
+  minReplicas: 1
+  maxReplicas: 10
+  targetCPUUtilizationPercentage: 50
+"""
+
+
+async def test_autoscaling_v1_is_converted_as_kube_apiserver_does() -> None:
+    """v1's ``targetCPUUtilizationPercentage`` becomes one cpu Utilization metric; the
+    controller evaluates it like any v2 HPA; a bad v1 value is reported at its v1 path."""
+    (hpa,) = load_manifests(PHP_APACHE_V1)
+    (metric,) = hpa.spec.metrics
+    assert metric.resource is not None
+    assert (metric.resource.name, metric.resource.target.average_utilization) == ("cpu", 50)
+    async with sim_cluster(seed=12) as cluster:
+        await cluster.apply(target_for(hpa))
+        (result,) = await cluster.apply(PHP_APACHE_V1)
+        assert result.action == "created"
+        await anyio.sleep(40)
+        live: HorizontalPodAutoscaler = await cluster.get("hpa", "php-apache")
+        active = conditions_of(live)["ScalingActive"]
+        assert (active.status, active.reason) == ("True", "ValidMetricFound")
+    bad = PHP_APACHE_V1.replace(
+        "targetCPUUtilizationPercentage: 50", "targetCPUUtilizationPercentage: 0"
+    )
+    with pytest.raises(orbit.ValidationError) as caught:
+        load_manifests(bad)
+    assert [(i.path, i.message) for i in caught.value.issues] == [
+        ("spec.targetCPUUtilizationPercentage", "Invalid value: 0: must be greater than 0")
+    ]

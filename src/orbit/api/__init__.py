@@ -20,6 +20,7 @@ from ._affinity import WeightedPodAffinityTerm as WeightedPodAffinityTerm
 from ._autoscaling import (
     ACTIVATION_THRESHOLD_ANNOTATION_PREFIX as ACTIVATION_THRESHOLD_ANNOTATION_PREFIX,
 )
+from ._autoscaling import AUTOSCALING_V1 as AUTOSCALING_V1
 from ._autoscaling import (
     DEFAULT_DOWNSCALE_STABILIZATION_SECONDS as DEFAULT_DOWNSCALE_STABILIZATION_SECONDS,
 )
@@ -50,6 +51,7 @@ from ._autoscaling import PodsMetricSource as PodsMetricSource
 from ._autoscaling import PodsMetricStatus as PodsMetricStatus
 from ._autoscaling import ResourceMetricSource as ResourceMetricSource
 from ._autoscaling import ResourceMetricStatus as ResourceMetricStatus
+from ._autoscaling import from_autoscaling_v1 as from_autoscaling_v1
 from ._batch import CronJob as CronJob
 from ._batch import CronJobSpec as CronJobSpec
 from ._batch import CronJobStatus as CronJobStatus
@@ -231,6 +233,7 @@ from ._workloads import RollingUpdateDeployment as RollingUpdateDeployment
 
 __all__ = [
     "ACTIVATION_THRESHOLD_ANNOTATION_PREFIX",
+    "AUTOSCALING_V1",
     "Affinity",
     "ApiObject",
     "CPU",
@@ -414,6 +417,7 @@ __all__ = [
     "decode_object",
     "dump",
     "encode",
+    "from_autoscaling_v1",
     "is_c_identifier",
     "is_config_map_key",
     "is_dns1035_label",

@@ -13,15 +13,20 @@ defaults mirror ``pkg/apis/autoscaling/v2/defaults.go``:
   flag, 300 s by default, applies: see :data:`DEFAULT_DOWNSCALE_STABILIZATION_SECONDS`);
   both select ``Max``. An empty ``policies`` list counts as unset.
 
-``autoscaling/v2beta2`` has the same shape and is accepted as an alias.
+``autoscaling/v2beta2`` has the same shape and is accepted as an alias;
+``autoscaling/v1`` manifests (``targetCPUUtilizationPercentage``) are converted on load
+as kube-apiserver converts them (:func:`from_autoscaling_v1`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
+
+from orbit.errors import Issue
 
 from ._meta import ObjectMeta, TypedObject, register_kind
 from ._quantity import Quantity
@@ -29,6 +34,7 @@ from ._selector import LabelSelector
 
 __all__ = [
     "ACTIVATION_THRESHOLD_ANNOTATION_PREFIX",
+    "AUTOSCALING_V1",
     "DEFAULT_DOWNSCALE_STABILIZATION_SECONDS",
     "DEFAULT_METRICS",
     "DEFAULT_SCALE_DOWN_RULES",
@@ -57,7 +63,10 @@ __all__ = [
     "PodsMetricStatus",
     "ResourceMetricSource",
     "ResourceMetricStatus",
+    "from_autoscaling_v1",
 ]
+
+AUTOSCALING_V1 = "autoscaling/v1"
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 # "" is Go's zero value: the field is required, and validation reports it when unset.
@@ -352,7 +361,7 @@ class HorizontalPodAutoscalerStatus:
     "autoscaling/v2",
     plural="horizontalpodautoscalers",
     short_names=("hpa",),
-    aliases=("autoscaling/v2beta2",),
+    aliases=("autoscaling/v2beta2", "autoscaling/v1"),
 )
 @attrs.frozen(kw_only=True)
 class HorizontalPodAutoscaler(TypedObject):
@@ -361,3 +370,32 @@ class HorizontalPodAutoscaler(TypedObject):
     metadata: ObjectMeta = ObjectMeta()
     spec: HorizontalPodAutoscalerSpec = HorizontalPodAutoscalerSpec()
     status: HorizontalPodAutoscalerStatus = HorizontalPodAutoscalerStatus()
+
+
+def from_autoscaling_v1(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+    """An ``autoscaling/v1`` HPA (everything but apiVersion and kind) as ``autoscaling/v2``,
+    as kube-apiserver converts it: ``spec.targetCPUUtilizationPercentage`` becomes one
+    Resource metric, cpu at that average utilization (unset: v2's default, 80 %);
+    ``status`` is dropped (the controller writes v2 status). Returns the body and the
+    issues of the v1 field, at its v1 path."""
+    converted = dict(body)
+    spec = body.get("spec")
+    converted.pop("status", None)
+    if not isinstance(spec, Mapping):
+        return converted, []
+    spec = dict(spec)
+    target = spec.pop("targetCPUUtilizationPercentage", None)
+    issues: list[Issue] = []
+    if target is not None:
+        path = "spec.targetCPUUtilizationPercentage"
+        if isinstance(target, bool) or not isinstance(target, int):
+            issues.append(Issue(path, f"Invalid value: {target!r}: must be an integer"))
+        elif target < 1:
+            issues.append(Issue(path, f"Invalid value: {target}: must be greater than 0"))
+        else:
+            target_spec = {"type": "Utilization", "averageUtilization": target}
+            spec["metrics"] = [
+                {"type": "Resource", "resource": {"name": "cpu", "target": target_spec}}
+            ]
+    converted["spec"] = spec
+    return converted, issues

@@ -20,6 +20,7 @@ import yaml
 
 from orbit.errors import Issue, ValidationError
 
+from ._autoscaling import AUTOSCALING_V1, HorizontalPodAutoscaler, from_autoscaling_v1
 from ._codec import DecodeContext, decode_into, encode
 from ._meta import all_kinds, kind_for, kind_info, lookup_kind
 from ._validation import validate
@@ -154,6 +155,9 @@ def decode_object(data: Any) -> tuple[Any | None, list[Issue], list[str]]:
     if info is None:
         return None, [_kind_issue(api_version, kind)], ctx.warnings
     body = {key: value for key, value in data.items() if key not in ("apiVersion", "kind")}
+    if api_version == AUTOSCALING_V1 and info.cls is HorizontalPodAutoscaler:
+        body, converted_issues = from_autoscaling_v1(body)
+        ctx.issues.extend(converted_issues)
     obj = decode_into(info.cls, body, "", ctx)
     decode_paths = [issue.path for issue in ctx.issues]
     ctx.issues.extend(i for i in validate(obj) if not _under_any(i.path, decode_paths))
