@@ -338,3 +338,32 @@ def test_the_web_example_exits_2_and_says_why_without_an_engine(tmp_path: Path) 
     assert run.err.startswith("examples/web needs Docker: no Docker engine answers"), run.err
     assert run.out == ""
     assert run.leftovers == []
+
+
+# -- whatif: orbit sim on the example scenario --------------------------------------------
+
+
+def test_the_what_if_scenario_compares_its_policies(tmp_path: Path) -> None:
+    """``orbit sim examples/whatif/day.yaml``, the day cut to two hours (same file
+    otherwise): one table row and one timeline per policy, and the report files."""
+    scenario = (EXAMPLES / "whatif" / "day.yaml").read_text()
+    assert "duration: 24h" in scenario
+    (tmp_path / "web.yaml").write_text((EXAMPLES / "whatif" / "web.yaml").read_text())
+    (tmp_path / "day.yaml").write_text(scenario.replace("duration: 24h", "duration: 2h"))
+    out = tmp_path / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "orbit", "sim", str(tmp_path / "day.yaml"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(lines(done.stdout, r"\| (kubernetes-default|fast|conservative) \|.*"))
+    assert [row.group(1) for row in rows] == ["kubernetes-default", "fast", "conservative"]
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["policies"]) == ["kubernetes-default", "fast", "conservative"]
+    assert list(report["timelines"]) == list(report["policies"])
+    assert (out / "timeline.png").read_bytes().startswith(b"\x89PNG")
+    assert "web-day" in (out / "report.md").read_text()
