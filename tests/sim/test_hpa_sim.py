@@ -172,6 +172,7 @@ class QueueDepth:
     def __init__(self, real: ClusterMetrics) -> None:
         self.real = real
         self.depth = 0.0
+        self.down = False  # Prometheus unreachable
         self.queries: list[str] = []
 
     async def pod_resources(
@@ -186,6 +187,8 @@ class QueueDepth:
 
     async def query(self, promql: str) -> tuple[int, float]:
         self.queries.append(promql)
+        if self.down:
+            raise MetricsError('Get "http://127.0.0.1:9090/api/v1/query": connection refused')
         if "inflight" in promql:  # the pods' own gauge: no data while there are none
             raise MetricsError(f"query returned no data: {promql}")
         return int(self.depth * 1000), 0.0
@@ -359,3 +362,33 @@ async def test_at_zero_a_metric_without_data_does_not_wake_the_workload() -> Non
         queue.depth = 30  # active: ceil(30 / 10) = 3 from zero
         await anyio.sleep(16)
         assert await replicas(cluster, "worker") == 3
+
+
+async def test_a_failing_metric_keeps_the_last_decision_and_says_why() -> None:
+    """Prometheus goes away: the HPA stops scaling, keeps desiredReplicas from its
+    last good sync (Kubernetes' setCurrentReplicasAndMetricsInStatus) and reports
+    ScalingActive=False with the metric's reason; it resumes when the metric returns."""
+    load = SharedLoad("app=worker", 0.0)
+    cluster = orbit.Cluster(nodes=sim_nodes(load), seed=9)
+    queue = QueueDepth(cluster.resource_metrics)
+    await cluster.start_controller(HPAController(cluster.store, cluster.clock, queue))
+    async with cluster:
+        load.bind(cluster.store, cluster.clock)
+        await cluster.apply([deployment("worker", replicas=1), queue_hpa()])
+        queue.depth = 30
+        await anyio.sleep(16)
+        assert await replicas(cluster, "worker") == 3
+        queue.down = True
+        queue.depth = 0  # would scale down to zero, were it readable
+        await anyio.sleep(330)
+        assert await replicas(cluster, "worker") == 3
+        hpa: HorizontalPodAutoscaler = await cluster.get("hpa", "worker")
+        assert hpa.status.desired_replicas == 3
+        active = hpa.status.condition("ScalingActive")
+        assert active is not None
+        assert (active.status, active.reason) == ("False", "FailedGetExternalMetric")
+        assert "connection refused" in active.message
+        queue.down = False
+        queue.depth = 60
+        await anyio.sleep(16)
+        assert await replicas(cluster, "worker") == 6

@@ -305,10 +305,11 @@ class HPAController:
             status_replicas=int(target.status.replicas),
         )
         if isinstance(outcome, tuple):  # every metric failed, or failures block a scale-down
+            # Kubernetes' setCurrentReplicasAndMetricsInStatus: desiredReplicas stays
+            # what the last successful sync decided
             failed = attrs.evolve(
                 hpa.status,
                 current_replicas=current,
-                desired_replicas=current,
                 conditions=outcome,
                 observed_generation=hpa.metadata.generation,
             )
