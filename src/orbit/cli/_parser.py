@@ -94,6 +94,9 @@ def _add_reading(sub: Any) -> None:
     get.add_argument("names", metavar="NAME", nargs="*", help="objects to show (default: all)")
     get.add_argument("-o", "--output", choices=("wide", "yaml", "json", "name"))
     get.add_argument("-l", "--selector", help="a label selector (app=web,tier!=db)")
+    get.add_argument(
+        "-w", "--watch", action="store_true", help="after listing, print a row for each change"
+    )
     _namespace_flags(get)
 
     describe = _verb(sub, "describe", _verbs.describe, "show details of an object and its events")

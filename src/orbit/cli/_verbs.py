@@ -166,7 +166,59 @@ async def get(args: argparse.Namespace) -> int:
         warn(no_resources(_empty_where(args, [r.info for r in requests])))
     for line in failed:
         warn(line)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    if getattr(args, "watch", False):
+        await _watch(args, requests, objects)
+    return 0
+
+
+async def _watch(
+    args: argparse.Namespace, requests: Sequence[Request], listed: Sequence[dict[str, Any]]
+) -> None:
+    """``get -w``: after the list, a row (no header) for every change, until Ctrl-C or
+    the cluster stops. The watch starts from everything that exists, so nothing between
+    the list and the watch is lost; what the list already showed is not shown again."""
+    kinds = {r.info.kind for r in requests}
+    if len(kinds) != 1:
+        raise UsageError("you may only watch one kind at a time")
+    info = requests[0].info
+    names = {r.name for r in requests if r.name is not None}
+    shown = {(o["metadata"].get("uid"), o["metadata"].get("resourceVersion")) for o in listed}
+    output = args.output
+    header_shown = bool(listed)
+    events = client_for(args).watch(
+        info.kind,
+        namespace=namespace_of(args),
+        all_namespaces=bool(args.all_namespaces),
+        selector=args.selector,
+    )
+    async for event in events:
+        obj = event["object"]
+        meta = obj.get("metadata", {})
+        if names and meta.get("name") not in names:
+            continue
+        key = (meta.get("uid"), meta.get("resourceVersion"))
+        if event["type"] == "ADDED" and key in shown:
+            continue
+        shown.add(key)
+        if output in ("json", "yaml"):
+            sys.stdout.write(render_json(obj) if output == "json" else render_yaml(obj))
+        elif output == "name":
+            sys.stdout.write(render_names([obj]))
+        else:
+            table = render_table(
+                [obj],
+                info,
+                now=CLOCK.now(),
+                wide=output == "wide",
+                all_namespaces=bool(args.all_namespaces),
+                with_kind=False,
+            )
+            rows = table.splitlines()[1 if header_shown else 0 :]  # one header in all
+            header_shown = True
+            sys.stdout.write("".join(row + "\n" for row in rows))
+        sys.stdout.flush()
 
 
 # -- describe ----------------------------------------------------------------------------

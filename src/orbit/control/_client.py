@@ -227,17 +227,40 @@ class ControlClient:
             previous=previous,
             follow=True,
         )
+        async for line in self._lines("logs", body):
+            yield line
+
+    async def watch(
+        self,
+        kind: str,
+        *,
+        namespace: str = "default",
+        all_namespaces: bool = False,
+        selector: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """``get -w``: every matching object first (``ADDED``), then each change, as
+        ``{"type": "ADDED" | "MODIFIED" | "DELETED", "object": {...}}``, until the
+        iterator is closed (``break``) or the cluster stops."""
+        body = _body(
+            kind=kind, namespace=namespace, all_namespaces=all_namespaces, selector=selector
+        )
+        async for line in self._lines("watch", body):
+            if line:
+                yield json.loads(line)
+
+    async def _lines(self, verb: str, body: dict[str, Any]) -> AsyncGenerator[str, None]:
+        """A streamed answer's lines as they come (the server sends them chunked)."""
         try:
             with anyio.fail_after(self.timeout_s):
-                stream, buffered, head = await self._open("logs", body)
+                stream, buffered, head = await self._open(verb, body)
                 if head.status != 200:
                     async with stream:
                         raw = await read_response_body(buffered, head)
         except TimeoutError:
-            message = f"orbit at {self.where} did not answer logs within {self.timeout_s:g}s"
+            message = f"orbit at {self.where} did not answer {verb} within {self.timeout_s:g}s"
             raise ControlError("Timeout", message) from None
         except (*_GONE, HttpError) as exc:
-            raise self._broken("logs", exc) from None
+            raise self._broken(verb, exc) from None
         if head.status != 200:
             try:
                 answer = json.loads(raw)
@@ -252,7 +275,7 @@ class ControlClient:
                     for line in lines:
                         yield line.decode(errors="replace")
             except (*_GONE, HttpError) as exc:
-                raise self._broken("logs", exc) from None
+                raise self._broken(verb, exc) from None
             if pending:
                 yield pending.decode(errors="replace")
 

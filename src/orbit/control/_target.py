@@ -121,6 +121,14 @@ class ControlTarget(Protocol):
     async def events(
         self, namespace: str | None = None, *, involved: Any | None = None
     ) -> Sequence[Any]: ...
+    def watch(
+        self,
+        kind: str | type[Any],
+        namespace: str | None = None,
+        selector: str | Mapping[str, str] | None = None,
+        *,
+        resource_version: str | None = None,
+    ) -> Any: ...
     async def cordon(self, node: str) -> Any: ...
     async def uncordon(self, node: str) -> Any: ...
     async def drain(

@@ -13,6 +13,7 @@ defaulted fields (``orbit.api.decode_object`` turns one back into the typed obje
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Final
@@ -47,7 +48,7 @@ class Env:
 
 @attrs.frozen
 class LineStream:
-    """A follow-logs answer: lines to send as they come."""
+    """A streamed answer (follow-logs, watch): lines to send as they come."""
 
     lines: AsyncIterator[str]
 
@@ -116,6 +117,22 @@ async def _get(env: Env, a: Args) -> Any:
         return dump(await env.target.get(info.kind, a["name"], a["namespace"]))
     items = await env.target.list(info.kind, _namespace(a), a["selector"])
     return {"apiVersion": "v1", "kind": "List", "items": [dump(obj) for obj in items]}
+
+
+async def _watch(env: Env, a: Args) -> Any:
+    """``kubectl get -w``: every matching object first (ADDED, as a watch from
+    resourceVersion 0 sends them), then each change, as JSON lines
+    ``{"type": "MODIFIED", "object": {...}}`` until the client goes away."""
+    info = resolve_kind(a["kind"])
+    namespace = _namespace(a) if info.namespaced else None
+    watch = env.target.watch(info.kind, namespace, a["selector"], resource_version="0")
+
+    async def lines() -> AsyncIterator[str]:
+        async with watch as events:
+            async for event in events:
+                yield json.dumps({"type": event.type, "object": dump(event.object)})
+
+    return LineStream(lines())
 
 
 async def _events(env: Env, a: Args) -> Any:
@@ -325,6 +342,15 @@ VERBS: Final[Mapping[str, Verb]] = {
     ),
     "events": Verb(
         {"namespace": _NS, "all_namespaces": _ALL, "involved": ("object", None)}, _events
+    ),
+    "watch": Verb(
+        {
+            "kind": ("string", REQUIRED),
+            "namespace": _NS,
+            "all_namespaces": _ALL,
+            "selector": ("string", None),
+        },
+        _watch,
     ),
     "top_pods": Verb({"namespace": _NS, "all_namespaces": _ALL}, _top_pods),
     "top_nodes": Verb({}, _top_nodes),

@@ -412,3 +412,42 @@ def test_delete_by_file(orbit: Orbit, web: Path) -> None:
     )
     left = orbit("get", "deploy,svc")
     assert (left.returncode, left.stdout) == (0, "")
+
+
+def test_get_watch_prints_a_row_for_each_change(orbit: Orbit, socket: str) -> None:
+    """``orbit get configmaps -w``: the list, then one row (no new header) per change;
+    Ctrl-C ends it with kubectl's status 130."""
+    env = {k: v for k, v in os.environ.items() if k != "ORBIT_SOCKET"}
+    ok(orbit("apply", "-f", "-", stdin=_config_map("watched", "1")))
+    watcher = subprocess.Popen(
+        [*ORBIT, "--socket", socket, "get", "configmaps", "-w", "-l", "test=watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert watcher.stdout is not None
+        header = watcher.stdout.readline().split()
+        assert header == ["NAME", "DATA", "AGE"]
+        assert watcher.stdout.readline().split()[:2] == ["watched", "1"]
+        ok(orbit("apply", "-f", "-", stdin=_config_map("watched", "2", keys=2)))
+        assert watcher.stdout.readline().split()[:2] == ["watched", "2"]
+        ok(orbit("apply", "-f", "-", stdin=_config_map("second", "1")))
+        assert watcher.stdout.readline().split()[:2] == ["second", "1"]
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=DEADLINE_S) == 130
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+        watcher.communicate()  # waits, and closes its pipes
+        ok(orbit("delete", "configmap", "watched"))
+        ok(orbit("delete", "configmap", "second"))
+
+
+def _config_map(name: str, value: str, *, keys: int = 1) -> str:
+    data = "".join(f'  k{i}: "{value}"\n' for i in range(keys))
+    return (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+        f"  labels: {{test: watch}}\ndata:\n{data}"
+    )

@@ -351,3 +351,34 @@ async def test_an_unexpected_failure_is_internal_and_logged_and_the_server_goes_
         assert "control verb cordon failed" in caplog.text
         assert "RuntimeError: disk on fire near n1" in caplog.text
         assert (await served.client.uncordon("n1"))["metadata"]["name"] == "n1"
+
+
+async def test_watch_sends_what_exists_then_each_change(path: str) -> None:
+    """``get -w``'s verb: the matching objects first (ADDED), then changes as they
+    happen, filtered by namespace and selector; closing the iterator ends the stream."""
+    async with serving(path) as served:
+        client = served.client
+
+        def config_map(name: str, tier: str, data: str = "1") -> dict[str, Any]:
+            meta = {"name": name, "labels": {"tier": tier}}
+            return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"v": data}}
+
+        await client.apply([config_map("a", "web"), config_map("skip", "db")])
+        seen: list[tuple[str, str, str]] = []
+        async for event in client.watch("cm", selector="tier=web"):
+            obj = event["object"]
+            seen.append((event["type"], obj["metadata"]["name"], obj["data"]["v"]))
+            if len(seen) == 1:
+                await client.apply([config_map("a", "web", "2"), config_map("b", "web")])
+            if len(seen) == 3:
+                await client.delete("cm", "b")
+            if len(seen) == 4:
+                break
+        assert seen == [
+            ("ADDED", "a", "1"),
+            ("MODIFIED", "a", "2"),
+            ("ADDED", "b", "1"),
+            ("DELETED", "b", "1"),
+        ]
+        # the server is free again after the client left the stream
+        assert (await client.get("cm", "a"))["data"] == {"v": "2"}
