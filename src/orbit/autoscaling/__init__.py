@@ -26,7 +26,6 @@ from ._expanders import Expander as Expander
 from ._expanders import Option as Option
 from ._hpa import SCALABLE_KINDS as SCALABLE_KINDS
 from ._hpa import HPAController as HPAController
-from ._hpa_metrics import ACTIVATION_ANNOTATION_PREFIX as ACTIVATION_ANNOTATION_PREFIX
 from ._load import Diurnal as Diurnal
 from ._load import SharedLoad as SharedLoad
 from ._load import Spike as Spike
@@ -62,7 +61,6 @@ from ._sources import MetricsClient as MetricsClient
 from ._sources import MetricsError as MetricsError
 
 __all__ = [
-    "ACTIVATION_ANNOTATION_PREFIX",
     "ClusterMetrics",
     "Diurnal",
     "DockerNodeProvider",

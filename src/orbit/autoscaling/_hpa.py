@@ -44,7 +44,7 @@ from orbit.api import (
     resolve_kind,
 )
 from orbit.clock import Clock, to_datetime
-from orbit.controllers import Key, Watched, own_key
+from orbit.controllers import Key, Watched, own_key, set_status_condition
 from orbit.errors import Conflict, NotFound, OrbitError
 from orbit.store import EventRecorder, EventType, Store
 
@@ -115,21 +115,13 @@ def set_condition(
 ) -> _Conditions:
     """Kubernetes' ``setConditionInList``: replace the condition of ``type_``; its
     ``lastTransitionTime`` moves only when its status changes."""
-    old = next((c for c in conditions if c.type == type_), None)
-    moved = old is None or old.status != status or old.last_transition_time is None
-    changed = HorizontalPodAutoscalerCondition(
+    wanted = HorizontalPodAutoscalerCondition(
         type=type_,
         status=status,  # type: ignore[arg-type]
         reason=reason,
         message=message,
-        last_transition_time=to_datetime(now) if moved else old.last_transition_time,  # type: ignore[union-attr]
     )
-    kept = [c for c in conditions if c.type != type_]
-    return (
-        (*kept, changed)
-        if old is None
-        else tuple(changed if c.type == type_ else c for c in conditions)
-    )
+    return set_status_condition(conditions, wanted, to_datetime(now))
 
 
 class HPAController:
@@ -440,13 +432,13 @@ class HPAController:
         """``computeReplicasForMetrics`` plus orbit's activation: every metric,
         concurrently. Returns the conditions alone when the metrics cannot decide."""
         specs = hpa.spec.metrics
-        outcomes: list[MetricOutcome | MetricFailure] = []
         tolerances = _tolerances(hpa)
+        outcomes: list[MetricOutcome | MetricFailure | None] = [None] * len(specs)
 
-        async def one(spec: MetricSpec) -> MetricOutcome | MetricFailure:
+        async def evaluate(i: int) -> None:
             try:
-                return await evaluate_metric(
-                    spec,
+                outcomes[i] = await evaluate_metric(
+                    specs[i],
                     hpa,
                     current,
                     pods,
@@ -457,22 +449,17 @@ class HPAController:
                     status_replicas=status_replicas,
                 )
             except MetricFailure as failure:
-                return failure
-
-        results: dict[int, MetricOutcome | MetricFailure] = {}
-
-        async def into(i: int) -> None:
-            results[i] = await one(specs[i])
+                outcomes[i] = failure
 
         async with anyio.create_task_group() as group:
             for i in range(len(specs)):
-                group.start_soon(into, i)
-        outcomes = [results[i] for i in range(len(specs))]
-        for outcome in outcomes:
+                group.start_soon(evaluate, i)
+        done = [outcome for outcome in outcomes if outcome is not None]
+        for outcome in done:
             if isinstance(outcome, MetricFailure):
                 self.events.record(hpa, "Warning", outcome.reason, outcome.message)
-        proposal, metric_name, statuses, failures = largest_proposal(specs, outcomes)
-        activation = activation_verdict(hpa, specs, outcomes)
+        proposal, metric_name, statuses, failures = largest_proposal(specs, done)
+        activation = activation_verdict(hpa, specs, done)
         if activation is not None:
             active, reason = activation
             if active:

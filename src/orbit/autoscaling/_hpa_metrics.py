@@ -50,7 +50,6 @@ from ._replicas import (
 from ._sources import MetricsClient, MetricsError
 
 __all__ = [
-    "ACTIVATION_ANNOTATION_PREFIX",
     "MetricFailure",
     "MetricOutcome",
     "Tolerances",
@@ -58,8 +57,6 @@ __all__ = [
     "evaluate_metric",
     "pod_info",
 ]
-
-ACTIVATION_ANNOTATION_PREFIX = ACTIVATION_THRESHOLD_ANNOTATION_PREFIX
 
 
 class MetricFailure(Exception):
@@ -125,7 +122,7 @@ def pod_info(pod: Pod) -> PodInfo:
 
 def activation_threshold_milli(hpa: HorizontalPodAutoscaler, metric: str) -> int:
     """The activation threshold of metric ``metric`` (milli; 0 when unset)."""
-    text = hpa.metadata.annotations.get(ACTIVATION_ANNOTATION_PREFIX + metric)
+    text = hpa.metadata.annotations.get(ACTIVATION_THRESHOLD_ANNOTATION_PREFIX + metric)
     return Quantity(text).milli_value() if text else 0
 
 

@@ -1,6 +1,7 @@
 """orbit's control loops: each a reconcile step plus the loop that feeds it from store
 watches. Controllers read and write only the store; they never call a runtime."""
 
+from ._conditions import set_status_condition as set_status_condition
 from ._cronjob import CronJobController as CronJobController
 from ._deletion import delete_object as delete_object
 from ._deployment import DeploymentController as DeploymentController
@@ -76,6 +77,7 @@ __all__ = [
     "evict",
     "gang_of",
     "own_key",
+    "set_status_condition",
     "store_aware_registry",
     "uncordon",
     "with_default_tolerations",

@@ -50,6 +50,7 @@ from orbit.errors import NotFound, ValidationError
 from orbit.store import EventType
 
 from ._base import BaseController
+from ._conditions import set_status_condition
 from ._intstr import scaled_value
 from ._loop import Key, Watched, own_key
 from ._pods import is_ready
@@ -192,21 +193,9 @@ def with_allowed_condition(
     else:
         wanted = Condition(type="DisruptionAllowed", status="False", reason="InsufficientPods")
     wanted = attrs.evolve(wanted, observed_generation=status.observed_generation)
-    return attrs.evolve(status, conditions=_set_condition(status.conditions, wanted, now_s))
-
-
-def _set_condition(
-    conditions: tuple[Condition, ...], wanted: Condition, now_s: float
-) -> tuple[Condition, ...]:
-    """``meta.SetStatusCondition``: the transition time moves only with the status."""
-    for i, old in enumerate(conditions):
-        if old.type == wanted.type:
-            when = old.last_transition_time
-            if old.status != wanted.status or when is None:
-                when = to_datetime(int(now_s))
-            new = attrs.evolve(wanted, last_transition_time=when)
-            return (*conditions[:i], new, *conditions[i + 1 :])
-    return (*conditions, attrs.evolve(wanted, last_transition_time=to_datetime(int(now_s))))
+    return attrs.evolve(
+        status, conditions=set_status_condition(status.conditions, wanted, to_datetime(int(now_s)))
+    )
 
 
 class DisruptionController(BaseController):
